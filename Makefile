@@ -1,0 +1,29 @@
+# make demo   create .venv if missing, install the pinned requirements, run the demo DAG
+# make test   same install, then the test suite
+# make lint   snakemake --lint and snakefmt --check
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-requirements
+
+# rule scripts run with the Python found first on PATH: make it the venv's
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install demo test lint
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/snakemake --profile profiles/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/snakefmt --check Snakefile rules

@@ -1,0 +1,110 @@
+# Helpers and configuration checks shared by every stage.
+
+import re
+import sys
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+
+from modality_gap.config import ConfigError, check_config, load_schema, validate_config
+
+try:
+    validate_config(
+        config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
+    )
+    CONFIG_WARNINGS = check_config(config)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+
+RESOURCES = config["paths"]["resources"]
+RESULTS = config["paths"]["results"]
+LOGS = config["paths"]["logs"]
+DATASETS = config["datasets"]
+DOWNLOADS = config["downloads"]
+PAPER_EMB = config["paper_embeddings"]
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly the given names (nothing when there are none)."""
+    names = sorted(names)
+    return "|".join(re.escape(n) for n in names) if names else "(?!x)x"
+
+
+# --------------------------------------------------------------------------- data sets
+
+
+def usable_datasets():
+    """Data sets that can be prepared: licensed ones need a configured local path."""
+    return [n for n, d in DATASETS.items() if "path" not in d or d["path"] is not None]
+
+
+def dataset_dir(name):
+    return f"{RESOURCES}/datasets/{name}"
+
+
+def dataset_downloads(wildcards):
+    """The downloaded files that data set ``wildcards.dataset`` is converted from."""
+    from modality_gap.sources import required_downloads
+
+    ds = DATASETS[wildcards.dataset]
+    return [f"{RESOURCES}/downloads/{f}" for f in required_downloads(ds["source"], ds)]
+
+
+def licensed_path(wildcards):
+    """A licensed data set's local folder as an input, so that a missing one stops the DAG."""
+    path = DATASETS[wildcards.dataset].get("path")
+    return [path] if path else []
+
+
+# --------------------------------------------------------------------------- released embeddings
+
+
+def paper_embedding_files():
+    """File names of the released arrays for the configured systems (pretrained and random)."""
+    return [
+        f"features_{s}{suffix}.npy"
+        for s in PAPER_EMB["systems"]
+        for suffix in ("", "_random")
+    ]
+
+
+def paper_embeddings_available():
+    """Whether the released embeddings can be had here; warns once when they cannot."""
+    if not PAPER_EMB["enabled"]:
+        return False
+    mirror = PAPER_EMB["mirror"]
+    if PAPER_EMB["download"] or (mirror and Path(mirror).expanduser().is_dir()):
+        return True
+    CONFIG_WARNINGS.append(
+        f"the released paper embeddings are left out (Figures 1 and 4 of the four released systems): "
+        f"paper_embeddings.mirror ({mirror!r}) is not a folder and paper_embeddings.download is false. "
+        "Point the mirror at a copy of the released .npy files, or allow the download."
+    )
+    return False
+
+
+PAPER_EMBEDDINGS_AVAILABLE = paper_embeddings_available()
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def data_targets():
+    targets = [f"{RESULTS}/data/datasets.csv"]
+    targets += [f"{RESULTS}/data/preview_{n}.png" for n in usable_datasets()]
+    if PAPER_EMBEDDINGS_AVAILABLE:
+        targets += [
+            f"{RESOURCES}/paper_embeddings/{f}" for f in paper_embedding_files()
+        ]
+    return targets
+
+
+def all_targets():
+    return data_targets()
+
+
+for _warning in CONFIG_WARNINGS:
+    logger.warning(f"Warning: {_warning}")

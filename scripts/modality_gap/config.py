@@ -1,0 +1,170 @@
+"""Configuration checking: the JSON schema (with defaults) plus the checks a schema cannot express.
+
+Every problem is reported with the dotted key it concerns and how to fix it, before any job runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .sources import LICENSED_SOURCES, required_downloads
+
+__all__ = ["ConfigError", "load_schema", "validate_config", "check_config"]
+
+
+class ConfigError(ValueError):
+    """A configuration problem; the message names the key and the fix."""
+
+
+def load_schema(path: str | os.PathLike) -> dict:
+    """Read the YAML/JSON schema at ``path``."""
+    with open(path, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _with_defaults(validator_class):
+    """Extend a jsonschema validator so that ``properties`` fill in each missing key's default."""
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for key, subschema in properties.items():
+                if isinstance(subschema, dict) and "default" in subschema:
+                    instance.setdefault(key, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def _key_of(error: jsonschema.ValidationError) -> str:
+    path = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        if extra:
+            path.append(extra[0])
+    return ".".join(path) if path else "<top level>"
+
+
+def _fix_of(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"remove or rename it; the keys allowed here are: {', '.join(allowed)}"
+    # the schema of the key itself (errors from items/enum point at the sub-schema already)
+    s = error.schema
+    wanted = []
+    if "type" in s:
+        t = s["type"]
+        wanted.append(" or ".join(t) if isinstance(t, list) else t)
+    if "enum" in s:
+        wanted.append("one of " + ", ".join(map(str, s["enum"])))
+    for kw, word in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="), ("exclusiveMaximum", "<")):
+        if kw in s:
+            wanted.append(f"{word} {s[kw]}")
+    if "pattern" in s:
+        wanted.append(f"matching {s['pattern']}")
+    fix = f"give a value that is {', '.join(wanted)}" if wanted else "correct the value"
+    desc = s.get("description")
+    if isinstance(desc, str):
+        fix += f" (this key: {' '.join(desc.split())})"
+    return fix + "; every key is documented in schemas/config.schema.yaml"
+
+
+def _most_relevant(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    # Errors from allOf/if-then branches carry the specific failure in their context.
+    best = jsonschema.exceptions.best_match([error] + list(error.context or []))
+    while best.context:
+        best = jsonschema.exceptions.best_match(best.context)
+    return best
+
+
+def validate_config(config: dict, schema: dict) -> dict:
+    """Validate ``config`` in place against ``schema``, filling in defaults.
+
+    Parameters
+    ----------
+    config : dict
+        The loaded configuration; missing keys are set to the schema's defaults.
+    schema : dict
+        The JSON schema (``schemas/config.schema.yaml``).
+
+    Returns
+    -------
+    dict
+        ``config`` itself, completed with defaults.
+
+    Raises
+    ------
+    ConfigError
+        On the first violation (all violations are listed), naming the dotted key and the fix.
+    """
+    cls = _with_defaults(jsonschema.validators.validator_for(schema))
+    validator = cls(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    if errors:
+        lines = []
+        for err in errors:
+            err = _most_relevant(err)
+            lines.append(f"  - config key '{_key_of(err)}': {err.message}. Fix: {_fix_of(err)}")
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    return config
+
+
+def check_config(config: dict) -> list[str]:
+    """Cross-key checks the schema cannot express.
+
+    Parameters
+    ----------
+    config : dict
+        A configuration already completed by :func:`validate_config`.
+
+    Returns
+    -------
+    list of str
+        Warnings to show the user (e.g. a licensed data set left out because no path is set).
+
+    Raises
+    ------
+    ConfigError
+        When a key refers to something that does not exist.
+    """
+    problems: list[str] = []
+    warnings: list[str] = []
+    files = config["downloads"]["files"]
+    for name, ds in config["datasets"].items():
+        for fname in required_downloads(ds["source"], ds):
+            if fname not in files:
+                problems.append(
+                    f"  - config key 'datasets.{name}': it needs the download '{fname}', which is not in "
+                    f"'downloads.files'. Fix: add downloads.files.{fname} with its url and checksum "
+                    "(config.yaml lists the public ones)."
+                )
+    for name, ds in config["datasets"].items():
+        if ds["source"] in LICENSED_SOURCES:
+            path = ds.get("path")
+            if path is None:
+                warnings.append(
+                    f"data set '{name}' ({ds['source']}) is left out: no local copy is configured. "
+                    f"Obtain it (README, 'Licensed data sets') and set datasets.{name}.path."
+                )
+            elif not Path(path).expanduser().is_dir():
+                problems.append(
+                    f"  - config key 'datasets.{name}.path': folder '{path}' does not exist. Fix: point it at "
+                    f"your local copy of {ds['source']} (README, 'Licensed data sets'), or set it to null "
+                    "to leave this data set out."
+                )
+    for i, mirror in enumerate(config["downloads"]["mirrors"]):
+        if not Path(mirror).expanduser().is_dir():
+            problems.append(
+                f"  - config key 'downloads.mirrors[{i}]': folder '{mirror}' does not exist. "
+                "Fix: remove it or create it."
+            )
+    if problems:
+        raise ConfigError("invalid configuration:\n" + "\n".join(problems))
+    return warnings
