@@ -89,6 +89,51 @@ def paper_embeddings_available():
 PAPER_EMBEDDINGS_AVAILABLE = paper_embeddings_available()
 
 
+# --------------------------------------------------------------------------- models and embeddings
+
+MODELS = config["models"]
+#: a model name, optionally with ".seed<k>" (the same random-init architecture, seed k)
+MODEL_WILDCARD = f"(?:{one_of(MODELS)})(?:\\.seed\\d+)?" if MODELS else one_of([])
+
+
+def model_spec(model):
+    """The spec of ``<name>`` or ``<name>.seed<k>`` (random init with seed k)."""
+    name, _, seed = model.partition(".seed")
+    spec = dict(MODELS[name])
+    if seed:
+        if spec["weights"] != "random":
+            raise WorkflowError(
+                f"{model}: only random-init models take a .seed<k> suffix"
+            )
+        spec["seed"] = int(seed)
+    return spec
+
+
+def embed_inputs(wildcards):
+    """The data set folder (unless noise) and the checkpoint (if any) an extraction reads."""
+    inputs = {}
+    if wildcards.dataset != "noise":
+        inputs["dataset"] = dataset_dir(wildcards.dataset)
+    ckpt = model_spec(wildcards.model).get("checkpoint")
+    if ckpt:
+        inputs["checkpoint"] = ckpt
+    return inputs
+
+
+def embedding(model, dataset):
+    return f"{RESULTS}/embeddings/{model}/{dataset}.npz"
+
+
+def embed_targets():
+    usable = set(usable_datasets()) | {"noise"}
+    return [
+        embedding(m, d)
+        for m, datasets in config["embed"]["targets"].items()
+        for d in datasets
+        if d in usable
+    ]
+
+
 # --------------------------------------------------------------------------- targets
 
 
@@ -103,7 +148,7 @@ def data_targets():
 
 
 def all_targets():
-    return data_targets()
+    return data_targets() + embed_targets()
 
 
 for _warning in CONFIG_WARNINGS:

@@ -122,6 +122,8 @@ def data_config(work: Path, url: str, www: Path) -> Path:
             "cifar10": {"source": "cifar10"},
         },
         "data_preview": {"n_images": 4},
+        "models": {"tiny": {"kind": "open_clip", "arch": "TinyCLIP-ViT-64", "weights": "random", "seed": 0}},
+        "embed": {"batch_size": 16, "threads": 1, "noise": {"n": 8}, "targets": {"tiny": ["shapes", "noise"]}},
     }
     return write_config(work / "config.yaml", cfg)
 
@@ -143,6 +145,14 @@ def test_data_stage_end_to_end(data_workdir):
         assert shapes.info["n_mismatched"] == 6
         for name in ("shapes", "digits", "cifar10"):
             assert (work / f"results/data/preview_{name}.png").stat().st_size > 0
+        from modality_gap.embed import load_embeddings
+
+        emb, meta = load_embeddings(work / "results/embeddings/tiny/shapes.npz")
+        assert emb["image"].shape == emb["text"].shape == (40, 128)
+        assert meta["spec"]["arch"] == "TinyCLIP-ViT-64" and meta["versions"]["torch"]
+        noise, _ = load_embeddings(work / "results/embeddings/tiny/noise.npz")
+        assert noise["image"].shape == (8, 128)
+        assert (work / "results/benchmarks/embed/tiny/shapes.tsv").is_file()
         table = (work / "results/data/datasets.csv").read_text()
         assert "cifar10,cifar10,classification,20" in table
         if SHARED_EMBEDDINGS.is_dir():

@@ -8,14 +8,13 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any
 
 import jsonschema
 import yaml
 
 from .sources import LICENSED_SOURCES, required_downloads
 
-__all__ = ["ConfigError", "load_schema", "validate_config", "check_config"]
+__all__ = ["ConfigError", "load_schema", "validate_config", "check_config", "check_model_spec"]
 
 
 class ConfigError(ValueError):
@@ -159,6 +158,25 @@ def check_config(config: dict) -> list[str]:
                     f"your local copy of {ds['source']} (README, 'Licensed data sets'), or set it to null "
                     "to leave this data set out."
                 )
+    if "noise" in config["datasets"]:
+        problems.append(
+            "  - config key 'datasets.noise': the name 'noise' is reserved for the paper's random-noise inputs. "
+            "Fix: rename the data set."
+        )
+    for name, spec in config.get("models", {}).items():
+        problems.extend(f"  - {p}" for p in check_model_spec(name, spec))
+    for model, datasets in config.get("embed", {}).get("targets", {}).items():
+        if model not in config.get("models", {}):
+            problems.append(
+                f"  - config key 'embed.targets.{model}': no model of that name. Fix: define models.{model} "
+                f"or remove the entry (models: {', '.join(config.get('models', {})) or 'none'})."
+            )
+        for ds in datasets:
+            if ds != "noise" and ds not in config["datasets"]:
+                problems.append(
+                    f"  - config key 'embed.targets.{model}': unknown data set '{ds}'. Fix: use one of "
+                    f"{', '.join(['noise', *config['datasets']])}."
+                )
     for i, mirror in enumerate(config["downloads"]["mirrors"]):
         if not Path(mirror).expanduser().is_dir():
             problems.append(
@@ -168,3 +186,22 @@ def check_config(config: dict) -> list[str]:
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems))
     return warnings
+
+
+def check_model_spec(name: str, spec: dict) -> list[str]:
+    """Problems of a model spec that the schema cannot see; each names the key and the fix."""
+    problems = []
+    key = f"models.{name}"
+    if spec["kind"] == "open_clip":
+        if not spec.get("arch"):
+            problems.append(f"config key '{key}.arch': missing. Fix: give an open_clip architecture name (e.g. ViT-B-32-quickgelu).")
+        if spec["weights"] == "pretrained" and not spec.get("pretrained"):
+            problems.append(f"config key '{key}.pretrained': missing. Fix: weights: pretrained needs an open_clip tag (e.g. openai).")
+        if spec.get("pretrained") == "openai" and not str(spec.get("arch", "")).endswith("-quickgelu"):
+            problems.append(
+                f"config key '{key}.arch': OpenAI's weights were trained with QuickGELU; '{spec.get('arch')}' uses "
+                f"GELU and would load them silently into the wrong activation. Fix: use '{spec.get('arch')}-quickgelu'."
+            )
+    if spec["weights"] == "checkpoint" and not spec.get("checkpoint"):
+        problems.append(f"config key '{key}.checkpoint': missing. Fix: weights: checkpoint needs a state-dict file.")
+    return problems

@@ -1,56 +1,81 @@
-"""Figure style and saving shared by every figure of the workflow."""
+"""Figure style and saving shared by every figure of the workflow.
+
+Figures are built with matplotlib's object-oriented API (``matplotlib.figure.Figure``: no pyplot,
+no global figure registry, no backend selection), so they work headless in rule scripts and do
+not disturb a notebook's backend. Styling is ``seaborn.set_theme(context="paper",
+style="whitegrid")`` inside :func:`paper_style`, which restores the global rcParams on exit.
+Colours follow Figure 1 of the paper: image-like modality red, text blue.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
+import seaborn as sns
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # rule scripts render headless; must precede pyplot
+__all__ = ["IMAGE_COLOR", "TEXT_COLOR", "paper_style", "save_figure"]
 
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-__all__ = ["paper_style", "save_figure", "IMAGE_COLOR", "TEXT_COLOR"]
-
-#: colours of the two modalities in every figure (the paper: image red, text blue)
-IMAGE_COLOR = "#d62728"
-TEXT_COLOR = "#1f77b4"
+IMAGE_COLOR = "#d62728"  # red, as in the paper's Figure 1
+TEXT_COLOR = "#1f77b4"  # blue
 
 
-@contextlib.contextmanager
-def paper_style():
-    """The seaborn style of every figure, applied only inside the ``with`` block."""
-    with sns.axes_style("whitegrid"), sns.plotting_context("paper"), plt.rc_context(
-        {"savefig.bbox": "tight", "figure.dpi": 100, "pdf.fonttype": 42}
-    ):
+@contextmanager
+def paper_style() -> Iterator[None]:
+    """Apply ``seaborn.set_theme(context="paper", style="whitegrid")`` temporarily."""
+    with mpl.rc_context():
+        sns.set_theme(context="paper", style="whitegrid")
+        mpl.rcParams["pdf.fonttype"] = 42  # editable TrueType text in the PDFs
         yield
 
 
-def save_figure(fig, path: str | os.PathLike, formats: tuple[str, ...] = ("png", "pdf"), dpi: int = 200) -> list[Path]:
-    """Save ``fig`` as ``<stem>.<fmt>`` for each format, atomically, and close it.
+def save_figure(
+    fig: Figure, stem: str | os.PathLike[str], dpi: int = 200, formats: tuple[str, ...] = ("png", "pdf")
+) -> list[Path]:
+    """Write ``<stem>.<fmt>`` for each format atomically.
 
-    ``path`` may carry a suffix (``results/figures/Figure1.png``); the stem is used for every format.
-    Each file is written to a temporary name in the same folder, then renamed into place.
+    Each file is first written to a temporary name in the destination folder and then moved into
+    place with ``os.replace``, so a reader (or an interrupted Snakemake job) never sees a
+    half-written figure. The folder is created if needed.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    stem : str or path-like
+        Output path without extension (``results/fig1`` -> ``results/fig1.png``, ``.pdf``). A
+        trailing ``.png`` or ``.pdf`` is stripped, so a Snakemake output such as
+        ``results/figures/Figure1.png`` can be passed directly.
+    dpi : int, default 200
+        Resolution of raster formats.
+    formats : tuple of str
+        File formats, by extension.
+
+    Returns
+    -------
+    list of pathlib.Path
+        One path per format, in order.
     """
-    path = Path(path)
-    stem = path.with_suffix("") if path.suffix.lstrip(".") in formats else path
+    stem = Path(stem)
+    if stem.suffix.lower() in (".png", ".pdf"):
+        stem = stem.with_suffix("")
     stem.parent.mkdir(parents=True, exist_ok=True)
-    written = []
-    try:
-        for fmt in formats:
-            final = stem.with_name(f"{stem.name}.{fmt}")
-            fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=f".{fmt}", dir=final.parent)
-            os.close(fd)
-            try:
-                fig.savefig(tmp, format=fmt, dpi=dpi)
-                os.replace(tmp, final)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-            written.append(final)
-    finally:
-        plt.close(fig)
-    return written
+    out = []
+    for ext in formats:
+        final = stem.parent / f"{stem.name}.{ext}"
+        fd, tmp = tempfile.mkstemp(dir=stem.parent, prefix=f".{stem.name}.", suffix=f".{ext}.tmp")
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format=ext, dpi=dpi, bbox_inches="tight")
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, final)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        out.append(final)
+    return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from .datasets import Dataset
 from .plotting import paper_style
@@ -23,7 +23,8 @@ def plot_dataset_preview(dataset: Dataset, rows: np.ndarray, ncols: int = 4):
     """Grid of the given rows' images, each titled with its text (caption or class name)."""
     nrows = int(np.ceil(len(rows) / ncols))
     with paper_style():
-        fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 3.3 * nrows), squeeze=False)
+        fig = Figure(figsize=(2.6 * ncols, 3.3 * nrows))
+        axes = fig.subplots(nrows, ncols, squeeze=False)
         for ax in axes.flat:
             ax.axis("off")
         for ax, i in zip(axes.flat, rows):

@@ -6,6 +6,7 @@ config entry, and writes the data set atomically through :class:`~modality_gap.d
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -13,6 +14,8 @@ import pickle
 import shutil
 import tarfile
 import zipfile
+import zlib
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Callable
 
@@ -74,6 +77,10 @@ FAIRFACE_RACES = ("White", "Black", "Latino_Hispanic", "East Asian", "Southeast 
 FAIRFACE_GENDERS = ("Male", "Female")
 
 
+#: the split a licensed source reads when its config leaves ``split`` null
+DEFAULT_SPLITS = {"fairface": "val", "hateful_memes": "dev_seen", "imagenet": "val"}
+
+
 def required_downloads(source: str, settings: dict) -> list[str]:
     """File names (keys of ``downloads.files``) a data set of ``source`` reads."""
     if source == "coco_captions":
@@ -91,6 +98,22 @@ def subset_indices(n_total: int, n: int | None, seed: int) -> np.ndarray:
     if n is None or n >= n_total:
         return np.arange(n_total)
     return np.sort(np.random.default_rng(seed).choice(n_total, size=n, replace=False))
+
+
+#: What reading a damaged (truncated, overwritten) archive raises.
+_DAMAGED = (zipfile.BadZipFile, tarfile.TarError, gzip.BadGzipFile, EOFError, zlib.error, pickle.UnpicklingError)
+
+
+@contextmanager
+def _archive(path: Path):
+    """Turn the errors of a damaged archive into a :class:`DatasetError` that names it."""
+    try:
+        yield
+    except _DAMAGED as exc:
+        raise DatasetError(
+            f"{path}: damaged or not the expected archive ({type(exc).__name__}: {exc}); "
+            "delete it and re-run the workflow to fetch it again"
+        ) from exc
 
 
 def _rows_classification(ids, split, paths, labels) -> pd.DataFrame:
@@ -142,7 +165,8 @@ def prepare_sklearn_digits(dest: Path, inputs: dict, settings: dict, name: str) 
 def prepare_coco_captions(dest: Path, inputs: dict, settings: dict, name: str) -> Path:
     """COCO 2017 image-caption pairs: one caption per image (``caption_index``), optional subset."""
     split = settings["split"]
-    with zipfile.ZipFile(inputs["annotations_trainval2017.zip"]) as zf:
+    ann_zip = inputs["annotations_trainval2017.zip"]
+    with _archive(ann_zip), zipfile.ZipFile(ann_zip) as zf:
         member = f"annotations/captions_{split}2017.json"
         try:
             ann = json.loads(zf.read(member))
@@ -156,7 +180,8 @@ def prepare_coco_captions(dest: Path, inputs: dict, settings: dict, name: str) -
     keep = subset_indices(len(images), settings["n"], settings["seed"])
     k = settings["caption_index"]
     rows = []
-    with zipfile.ZipFile(inputs[f"{split}2017.zip"]) as zimg, DatasetWriter(dest) as w:
+    img_zip = inputs[f"{split}2017.zip"]
+    with _archive(img_zip), zipfile.ZipFile(img_zip) as zimg, DatasetWriter(dest) as w:
         for idx in keep:
             im = images[idx]
             options = [c for _, c in sorted(caps[im["id"]])]
@@ -187,7 +212,7 @@ def _cifar(dest: Path, archive: Path, settings: dict, name: str, variant: str) -
         "cifar10": ("cifar-10-batches-py", "test_batch", "batches.meta", b"labels", b"label_names"),
         "cifar100": ("cifar-100-python", "test", "meta", b"fine_labels", b"fine_label_names"),
     }[variant]
-    with tarfile.open(archive, "r:gz") as tf:
+    with _archive(archive), tarfile.open(archive, "r:gz") as tf:
         def load(member):
             f = tf.extractfile(f"{folder}/{member}")
             if f is None:
@@ -246,7 +271,7 @@ def prepare_svhn(dest: Path, inputs: dict, settings: dict, name: str) -> Path:
         mat = loadmat(path)
         x = np.ascontiguousarray(mat["X"].transpose(3, 0, 1, 2)).astype(np.uint8)
         y = mat["y"].reshape(-1).astype(np.int64) % 10
-    except (KeyError, ValueError, OSError) as exc:
+    except (KeyError, ValueError, OSError, IndexError, *_DAMAGED) as exc:
         raise DatasetError(f"{path}: not an SVHN .mat file ({exc})") from exc
     return _write_array_images(dest, x, y, [str(k) for k in range(10)], settings, name, "svhn",
                                "SVHN cropped digits, test split (32x32).", "non-commercial use only")
@@ -256,7 +281,7 @@ def prepare_eurosat(dest: Path, inputs: dict, settings: dict, name: str) -> Path
     """EuroSAT RGB: 27,000 64x64 JPEGs in one folder per land-use class."""
     archive = inputs["EuroSAT.zip"]
     folders = list(EUROSAT_CLASSES)
-    with zipfile.ZipFile(archive) as zf:
+    with _archive(archive), zipfile.ZipFile(archive) as zf:
         members = sorted(
             m for m in zf.namelist()
             if m.lower().endswith(".jpg") and PurePosixPath(m).parent.name in EUROSAT_CLASSES
@@ -428,4 +453,6 @@ def prepare(dest: str | os.PathLike, settings: dict, name: str, inputs: dict | N
     except KeyError as exc:
         raise DatasetError(f"data set '{name}': unknown source {source!r}; known: {sorted(_PREPARERS)}") from exc
     inputs = {k: Path(v) for k, v in (inputs or {}).items()}
+    if source in DEFAULT_SPLITS and not settings.get("split"):
+        settings = {**settings, "split": DEFAULT_SPLITS[source]}
     return fn(Path(dest), inputs, settings, name)
