@@ -1,6 +1,7 @@
 # make demo   create .venv if missing, install the pinned requirements, run the demo DAG
 # make test   same install, then the test suite
 # make lint   snakemake --lint and snakefmt --check
+# make bench  speed and memory benchmarks, printed as name: value lines
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed-requirements
 # rule scripts run with the Python found first on PATH: make it the venv's
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install demo test lint
+.PHONY: install demo test lint bench
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,3 +28,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/snakefmt --check Snakefile rules
+
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_embed.py
+	@if [ -f scripts/bench_cosine_stats.py ]; then $(BIN)/python scripts/bench_cosine_stats.py; fi

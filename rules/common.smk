@@ -66,8 +66,8 @@ def paper_embedding_files():
     """File names of the released arrays for the configured systems (pretrained and random)."""
     return [
         f"features_{s}{suffix}.npy"
-        for s in PAPER_EMB["systems"]
         for suffix in ("", "_random")
+        for s in PAPER_EMB["systems"]
     ]
 
 
@@ -134,6 +134,64 @@ def embed_targets():
     ]
 
 
+# --------------------------------------------------------------------------- matched pairs (gap stage)
+
+#: data sources whose data sets are image-caption pairs
+CAPTION_SOURCES = ("synthetic_captions", "coco_captions")
+
+
+def pair_sources():
+    """Every source of matched pairs: ``paper_<system>[_random]`` (released) and ``<model>--<dataset>``."""
+    sources = {}
+    if PAPER_EMBEDDINGS_AVAILABLE:
+        for f in paper_embedding_files():
+            system = f.removeprefix("features_").removesuffix(".npy")
+            sources[f"paper_{system}"] = f"{RESOURCES}/paper_embeddings/{f}"
+    usable = set(usable_datasets())
+    for model, datasets in config["embed"]["targets"].items():
+        if MODELS[model]["kind"] != "open_clip":
+            continue
+        for d in datasets:
+            if d in usable and DATASETS[d]["source"] in CAPTION_SOURCES:
+                sources[f"{model}--{d}"] = embedding(model, d)
+    return sources
+
+
+PAIR_SOURCES = pair_sources()
+
+
+def released_sources():
+    return [s for s in PAIR_SOURCES if s.startswith("paper_")]
+
+
+def workflow_sources():
+    return [s for s in PAIR_SOURCES if not s.startswith("paper_")]
+
+
+def gap_targets():
+    figs = f"{RESULTS}/figures"
+    targets = [f"{RESULTS}/tables/gap_metrics.csv"] if PAIR_SOURCES else []
+    for panels, sources in (
+        ("paper_systems", released_sources()),
+        ("workflow_models", workflow_sources()),
+    ):
+        if sources:
+            targets += [
+                f"{figs}/Figure1_{panels}_umap.png",
+                f"{figs}/Figure4_{panels}_svd.png",
+            ]
+    landscapes = [
+        s for s in PAIR_SOURCES if s == "paper_clip" or not s.startswith("paper_")
+    ]
+    targets += [f"{figs}/Figure3bcd_loss_landscape_{s}.png" for s in landscapes]
+    targets += [
+        f"{figs}/Figure3e_sphere_mismatch.png",
+        f"{figs}/Figure9a_sphere_no_mismatch.png",
+        f"{figs}/Figure3g_Figure9b_sphere_loss.png",
+    ]
+    return targets
+
+
 # --------------------------------------------------------------------------- targets
 
 
@@ -148,7 +206,7 @@ def data_targets():
 
 
 def all_targets():
-    return data_targets() + embed_targets()
+    return data_targets() + embed_targets() + gap_targets()
 
 
 for _warning in CONFIG_WARNINGS:

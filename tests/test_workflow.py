@@ -153,6 +153,19 @@ def test_data_stage_end_to_end(data_workdir):
         noise, _ = load_embeddings(work / "results/embeddings/tiny/noise.npz")
         assert noise["image"].shape == (8, 128)
         assert (work / "results/benchmarks/embed/tiny/shapes.tsv").is_file()
+        # the gap stage: Figures 1, 3, 4, 9 and the metrics table
+        figs = work / "results/figures"
+        expected = ["Figure1_workflow_models_umap", "Figure4_workflow_models_svd",
+                    "Figure3bcd_loss_landscape_tiny--shapes", "Figure3e_sphere_mismatch",
+                    "Figure9a_sphere_no_mismatch", "Figure3g_Figure9b_sphere_loss"]
+        if SHARED_EMBEDDINGS.is_dir():
+            expected += ["Figure1_paper_systems_umap", "Figure4_paper_systems_svd", "Figure3bcd_loss_landscape_paper_clip"]
+        for stem in expected:
+            for ext in ("png", "pdf"):
+                assert (figs / f"{stem}.{ext}").stat().st_size > 0, stem
+        metrics = (work / "results/tables/gap_metrics.csv").read_text().splitlines()
+        assert metrics[0].startswith("pairs,file,n_pairs,dim,centroid_distance")
+        assert any(line.startswith("tiny--shapes,") for line in metrics)
         table = (work / "results/data/datasets.csv").read_text()
         assert "cifar10,cifar10,classification,20" in table
         if SHARED_EMBEDDINGS.is_dir():
