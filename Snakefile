@@ -12,6 +12,7 @@ configfile: "config.yaml"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/embed.smk"
+include: "rules/cone.smk"
 include: "rules/gap.smk"
 
 

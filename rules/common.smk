@@ -192,6 +192,83 @@ def gap_targets():
     return targets
 
 
+# --------------------------------------------------------------------------- cone effect (Sections 2-3)
+
+CONE = config["cone"]
+#: Figure 2a / 14 columns: (label, which model of the tower, data set or "noise")
+CONE_SETTINGS = (
+    ("Pretrained", "pretrained", "data"),
+    ("Random init, real data", "random", "data"),
+    ("Random init, noise", "random", "noise"),
+)
+
+
+def cone_dataset(figure):
+    """The real-data set of Figure 2a / 6 (``cone.dataset``) or 14 (``cone.figure14_dataset``)."""
+    return CONE["dataset"] if figure == "Figure2a" else CONE["figure14_dataset"]
+
+
+def cone_figures():
+    figs = []
+    usable = set(usable_datasets())
+    if CONE["towers"] and CONE["dataset"] in usable:
+        figs.append("Figure2a")
+    if CONE["towers"] and CONE["figure14_dataset"] in usable:
+        figs.append("Figure14")
+    return figs
+
+
+def cone_cells(figure):
+    """[(row, column, model, data set, modality)] of Figure 2a / 14; cells without a model are skipped."""
+    cells = []
+    for tower in CONE["towers"]:
+        for label, which, data in CONE_SETTINGS:
+            model = tower[which]
+            if model is None:
+                continue
+            dataset = cone_dataset(figure) if data == "data" else "noise"
+            cells.append((tower["name"], label, model, dataset, tower["modality"]))
+    return cells
+
+
+def cosine_stats_file(model, dataset, modality):
+    return f"{RESULTS}/cone/cosine_stats/{model}/{dataset}_{modality}.npz"
+
+
+def seeded(model, seed):
+    """``model`` re-initialised with ``seed``: the model itself when that is its configured seed."""
+    return model if MODELS[model]["seed"] == seed else f"{model}.seed{seed}"
+
+
+def seed_embeddings(data):
+    """The embeddings of Figures 2c / 5 / 7: every tower's random model x seeds, on real data or noise."""
+    dataset = CONE["dataset"] if data == "data" else "noise"
+    return [
+        embedding(seeded(tower["random"], k), dataset)
+        for tower in CONE["towers"]
+        for k in range(CONE["n_seeds"])
+    ]
+
+
+def cone_targets():
+    figs = f"{RESULTS}/figures"
+    targets = [
+        f"{figs}/Figure2b_depth_nonlinearity.png",
+        f"{figs}/Theorem1_cosine_increase.png",
+        f"{figs}/Theorem2_variance_share.png",
+    ]
+    for figure in cone_figures():
+        targets.append(f"{figs}/{figure}_cosine_histograms.png")
+        targets.append(f"{RESULTS}/tables/Figure6_cone_statistics_{figure}.csv")
+    if "Figure2a" in cone_figures():
+        targets += [
+            f"{figs}/Figure2c_seed_cones_umap.png",
+            f"{figs}/Figure5_seed_cones_noise_umap.png",
+            f"{figs}/Figure7_seed_cones_pca.png",
+        ]
+    return targets
+
+
 # --------------------------------------------------------------------------- targets
 
 
@@ -206,7 +283,7 @@ def data_targets():
 
 
 def all_targets():
-    return data_targets() + embed_targets() + gap_targets()
+    return data_targets() + embed_targets() + gap_targets() + cone_targets()
 
 
 for _warning in CONFIG_WARNINGS:

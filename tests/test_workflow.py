@@ -124,6 +124,16 @@ def data_config(work: Path, url: str, www: Path) -> Path:
         "data_preview": {"n_images": 4},
         "models": {"tiny": {"kind": "open_clip", "arch": "TinyCLIP-ViT-64", "weights": "random", "seed": 0}},
         "embed": {"batch_size": 16, "threads": 1, "noise": {"n": 8}, "targets": {"tiny": ["shapes", "noise"]}},
+        "cone": {
+            "dataset": "shapes",
+            "towers": [{"name": "ViT image", "random": "tiny", "modality": "image"},
+                       {"name": "Text", "random": "tiny", "modality": "text"}],
+            "n_seeds": 2,
+            "bins": 1000,
+            "depth": {"n_layers": 3, "n_inputs": 64, "dim": 32, "seeds": [0]},
+            "theorem1": {"d_outs": [8, 32], "cosines": [0.5], "norm_ratios": [1.0], "n_trials": 50},
+            "theorem2": {"depths": [1, 2], "n_seeds": 3, "n_inputs": 32, "dim": 16},
+        },
     }
     return write_config(work / "config.yaml", cfg)
 
@@ -163,6 +173,17 @@ def test_data_stage_end_to_end(data_workdir):
         for stem in expected:
             for ext in ("png", "pdf"):
                 assert (figs / f"{stem}.{ext}").stat().st_size > 0, stem
+        # the cone stage: Figures 2a, 2b, 2c, 5, 6, 7 and the theorem checks
+        expected = ["Figure2a_cosine_histograms", "Figure2b_depth_nonlinearity", "Figure2c_seed_cones_umap",
+                    "Figure5_seed_cones_noise_umap", "Figure7_seed_cones_pca", "Theorem1_cosine_increase",
+                    "Theorem2_variance_share"]
+        for stem in expected:
+            for ext in ("png", "pdf"):
+                assert (figs / f"{stem}.{ext}").stat().st_size > 0, stem
+        fig6 = (work / "results/tables/Figure6_cone_statistics_Figure2a.csv").read_text().splitlines()
+        assert len(fig6) == 1 + 4 and fig6[1].startswith("ViT image,")  # 2 towers x (real, noise)
+        seeds = (work / "results/tables/Figure2c_seed_cones.csv").read_text()
+        assert "seed_predictability" in seeds and (work / "results/embeddings/tiny.seed1/shapes.npz").is_file()
         metrics = (work / "results/tables/gap_metrics.csv").read_text().splitlines()
         assert metrics[0].startswith("pairs,file,n_pairs,dim,centroid_distance")
         assert any(line.startswith("tiny--shapes,") for line in metrics)
