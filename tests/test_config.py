@@ -107,3 +107,29 @@ def test_validation_does_not_share_default_objects():
     b = validate_config({}, SCHEMA)
     assert b["downloads"]["mirrors"] == []
     assert copy.deepcopy(b) == b
+
+
+def models_config(**spec):
+    cfg = valid_demo()
+    cfg["models"]["m"] = {"kind": "open_clip", "weights": "random", **spec}
+    return validate_config(cfg, SCHEMA)
+
+
+def test_unknown_architecture_is_a_config_error_with_suggestions():
+    with pytest.raises(ConfigError, match=r"models\.m\.arch.*unknown open_clip architecture 'ViT-B-23'.*ViT-B-32"):
+        check_config(models_config(arch="ViT-B-23"))
+    check_config(models_config(arch="TinyCLIP-ViT-64"))  # the workflow's own architecture
+
+
+def test_openai_weights_need_quickgelu():
+    with pytest.raises(ConfigError, match=r"models\.m\.arch.*QuickGELU.*ViT-B-32-quickgelu"):
+        check_config(models_config(arch="ViT-B-32", weights="pretrained", pretrained="openai"))
+    check_config(models_config(arch="ViT-B-32-quickgelu", weights="pretrained", pretrained="openai"))
+
+
+def test_embed_targets_must_name_known_models_and_data_sets():
+    cfg = valid_demo()
+    cfg["embed"]["targets"] = {"nope": ["shapes"], "tiny_clip_random": ["nothere"]}
+    with pytest.raises(ConfigError) as err:
+        check_config(cfg)
+    assert "embed.targets.nope" in str(err.value) and "unknown data set 'nothere'" in str(err.value)

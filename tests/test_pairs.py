@@ -41,3 +41,20 @@ def test_classification_embeddings_are_not_pairs(tmp_path):
     npz(tmp_path / "c.npz", "classification", text_rows=3)
     with pytest.raises(ValueError, match="not matched image-caption pairs"):
         load_pairs(tmp_path / "c.npz")
+
+
+@pytest.mark.parametrize("bad, words", [(np.nan, "NaN or infinite"), (0.0, "an all-zero vector")])
+def test_degenerate_embeddings_name_the_file_and_row(tmp_path, bad, words):
+    arr = np.random.default_rng(0).normal(size=(2, 5, 3)).astype(np.float32)
+    arr[1, 3, :] = bad
+    np.save(tmp_path / "f.npy", arr)
+    with pytest.raises(ValueError, match=rf"f\.npy \(text\): row 3 holds {words}"):
+        load_pairs(tmp_path / "f.npy")
+    arrays = npz(tmp_path / "e.npz", "captions")
+    arrays["image"][4, :] = 0.0
+    with np.load(tmp_path / "e.npz") as z:
+        data = {k: z[k] for k in z.files}
+    data["image"] = arrays["image"]
+    np.savez(tmp_path / "e.npz", **data)
+    with pytest.raises(ValueError, match=r"e\.npz \(image\): row 4 \(id 4\) holds an all-zero vector"):
+        load_pairs(tmp_path / "e.npz")

@@ -1,7 +1,6 @@
 """The workflow as a user runs it: DAGs, lint, formatting, config errors, and the data stage end to end."""
 
 import io
-import os
 import pickle
 import subprocess
 import sys
@@ -10,22 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 from conftest import REPO
 from httpserver import FileServer
+from runner import snakemake, write_config
 
 from modality_gap.datasets import read_dataset
 from modality_gap.download import file_digest
 
 SHARED_EMBEDDINGS = REPO.parent / "shared" / "data" / "paper_embeddings"
-
-
-def snakemake(*args, cwd=REPO, timeout=600):
-    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run(
-        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-    )
 
 
 def test_paper_config_builds_a_dag():
@@ -55,11 +46,6 @@ def test_snakefmt_is_clean():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def write_config(path: Path, cfg: dict) -> Path:
-    path.write_text(yaml.safe_dump(cfg))
-    return path
-
-
 @pytest.mark.parametrize(
     "patch, key",
     [
@@ -67,6 +53,8 @@ def write_config(path: Path, cfg: dict) -> Path:
         ({"datasets": {"s": {"source": "synthetic_captions", "n_train": "many"}}}, "'datasets.s.n_train'"),
         ({"datasets": {"s": {"source": "synthetic_captions", "n_val": -3}}}, "'datasets.s.n_val'"),
         ({"datasets": {"f": {"source": "fairface", "path": "/no/such/folder"}}}, "'datasets.f.path'"),
+        ({"models": {"m": {"arch": "ViT-Q-99"}}}, "'models.m.arch'"),
+        ({"embed": {"targets": {"ghost": ["noise"]}}}, "'embed.targets.ghost'"),
     ],
 )
 def test_bad_config_stops_before_any_job(tmp_path, patch, key):

@@ -163,8 +163,9 @@ def check_config(config: dict) -> list[str]:
             "  - config key 'datasets.noise': the name 'noise' is reserved for the paper's random-noise inputs. "
             "Fix: rename the data set."
         )
+    archs = known_architectures()
     for name, spec in config.get("models", {}).items():
-        problems.extend(f"  - {p}" for p in check_model_spec(name, spec))
+        problems.extend(f"  - {p}" for p in check_model_spec(name, spec, archs))
     for model, datasets in config.get("embed", {}).get("targets", {}).items():
         if model not in config.get("models", {}):
             problems.append(
@@ -188,11 +189,41 @@ def check_config(config: dict) -> list[str]:
     return warnings
 
 
-def check_model_spec(name: str, spec: dict) -> list[str]:
-    """Problems of a model spec that the schema cannot see; each names the key and the fix."""
+def known_architectures() -> set[str]:
+    """open_clip's built-in architectures and the workflow's own (``model_configs/*.json``).
+
+    Read from the JSON files on disk, without importing open_clip (and torch) at DAG-build time.
+    Empty when open_clip is not installed (then the extraction job itself reports it).
+    """
+    import importlib.util
+
+    names = {p.stem for p in (Path(__file__).parent / "model_configs").glob("*.json")}
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        return set()
+    for folder in spec.submodule_search_locations:
+        names |= {p.stem for p in (Path(folder) / "model_configs").glob("*.json")}
+    return names
+
+
+def check_model_spec(name: str, spec: dict, architectures: set[str] | None = None) -> list[str]:
+    """Problems of a model spec that the schema cannot see; each names the key and the fix.
+
+    ``architectures``: the known open_clip architecture names (default :func:`known_architectures`).
+    """
     problems = []
     key = f"models.{name}"
     if spec["kind"] == "open_clip":
+        archs = known_architectures() if architectures is None else architectures
+        if spec.get("arch") and archs and spec["arch"] not in archs:
+            import difflib
+
+            close = difflib.get_close_matches(spec["arch"], sorted(archs), n=3)
+            problems.append(
+                f"config key '{key}.arch': unknown open_clip architecture '{spec['arch']}'. Fix: use one of "
+                f"open_clip.list_models() ({', '.join(close) or 'e.g. ViT-B-32-quickgelu'}?) or add a JSON config "
+                "to scripts/modality_gap/model_configs/."
+            )
         if not spec.get("arch"):
             problems.append(f"config key '{key}.arch': missing. Fix: give an open_clip architecture name (e.g. ViT-B-32-quickgelu).")
         if spec["weights"] == "pretrained" and not spec.get("pretrained"):

@@ -44,6 +44,7 @@ __all__ = [
     "embed_noise",
     "save_embeddings",
     "load_embeddings",
+    "check_embeddings",
     "choose_device",
     "loader_workers",
 ]
@@ -295,9 +296,32 @@ def save_embeddings(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta
     return path
 
 
-def load_embeddings(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """Read an embeddings ``.npz``; returns (arrays, meta)."""
+def check_embeddings(x: np.ndarray, where: str, ids: np.ndarray | None = None) -> None:
+    """Raise ``ValueError`` naming ``where`` and the first bad row if ``x`` has NaN/inf or all-zero rows."""
+    if x.size == 0:
+        return
+    bad_value = ~np.isfinite(x).all(axis=1)
+    zero = ~bad_value & ~np.any(x != 0, axis=1)
+    for mask, what in ((bad_value, "NaN or infinite values"), (zero, "an all-zero vector")):
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            row = f"row {i}" + (f" (id {ids[i]})" if ids is not None and i < len(ids) else "")
+            raise ValueError(
+                f"{where}: {row} holds {what} ({int(mask.sum())} such row(s)); cosine and gap statistics are "
+                "undefined there. The file is corrupt or the model produced degenerate outputs: delete it and "
+                "re-run the rule that made it."
+            )
+
+
+def load_embeddings(path: str | os.PathLike, validate: bool = True) -> tuple[dict[str, np.ndarray], dict]:
+    """Read an embeddings ``.npz``; returns (arrays, meta).
+
+    With ``validate``, NaN/infinite or all-zero embedding rows raise ``ValueError`` naming the file and row.
+    """
     with np.load(path, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files if k != "meta"}
         meta = json.loads(str(z["meta"]))
+    if validate:
+        check_embeddings(arrays["image"], f"{path} (image)", arrays.get("ids"))
+        check_embeddings(arrays["text"], f"{path} (text)", arrays.get("ids") if meta.get("dataset", {}).get("task") == "captions" else None)
     return arrays, meta

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import load_embeddings
+from .embed import check_embeddings, load_embeddings
 
 __all__ = ["load_pairs"]
 
@@ -38,7 +38,10 @@ def load_pairs(path: str | os.PathLike, split: str | None = "val") -> tuple[np.n
         arr = np.load(path)
         if arr.ndim != 3 or arr.shape[0] != 2:
             raise ValueError(f"{path}: expected a (2, n, d) array of matched pairs, got shape {arr.shape}")
-        return np.asarray(arr[0], np.float32), np.asarray(arr[1], np.float32)
+        x, y = np.asarray(arr[0], np.float32), np.asarray(arr[1], np.float32)
+        check_embeddings(x, f"{path} (modality 0)")
+        check_embeddings(y, f"{path} (text)")
+        return x, y
     arrays, meta = load_embeddings(path)
     x, y = arrays["image"], arrays["text"]
     if y.shape[0] != x.shape[0] or meta.get("dataset", {}).get("task") != "captions":
