@@ -7,7 +7,8 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 
-# rule scripts run with the Python found first on PATH: make it the venv's
+# Snakemake runs script: rules with the Python that runs it (the venv's); the venv first on PATH
+# keeps every other tool a job may call in the same environment
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: install demo test lint bench
