@@ -14,6 +14,7 @@ include: "rules/data.smk"
 include: "rules/embed.smk"
 include: "rules/cone.smk"
 include: "rules/gap.smk"
+include: "rules/train.smk"
 
 
 rule all:

@@ -192,6 +192,103 @@ def gap_targets():
     return targets
 
 
+# --------------------------------------------------------------------------- training (Section 4.4, Figures 8, 16)
+
+TRAIN = config["train"]
+
+
+def tau_label(tau):
+    """0.01 -> '0.01', 1.0 -> '1', 1/30 -> '0.0333'."""
+    return f"{tau:.3g}"
+
+
+def train_runs():
+    """Every training run: run id -> settings of the train_clip rule."""
+    if (
+        not (TRAIN["dataset"] and TRAIN["model"])
+        or TRAIN["dataset"] not in usable_datasets()
+    ):
+        return {}
+    base = dict(
+        model=TRAIN["model"],
+        dataset=TRAIN["dataset"],
+        temperature=TRAIN["temperature"],
+        amend=False,
+        epochs=TRAIN["epochs"],
+    )
+    seed0 = MODELS[TRAIN["model"]]["seed"]
+    runs = {}
+    for k in TRAIN["section44"]["seeds"]:
+        for init in ("original", "amended"):
+            runs[f"section44_{init}_seed{k}"] = dict(
+                base, seed=k, amend=init == "amended"
+            )
+    if TRAIN["figure8"]["start"]:
+        for tau in TRAIN["figure8"]["temperatures"]:
+            runs[f"figure8_tau{tau_label(tau)}"] = dict(
+                base,
+                model=TRAIN["figure8"]["start"],
+                temperature=tau,
+                epochs=TRAIN["figure8"]["epochs"],
+                seed=seed0,
+            )
+    for dim in TRAIN["figure16"]["dims"]:
+        runs[f"figure16_dim{dim}"] = dict(base, seed=seed0, embed_dim=dim)
+    for d in TRAIN["mismatch"]["datasets"]:
+        for tau in TRAIN["mismatch"]["temperatures"]:
+            runs[f"mismatch_{d}_tau{tau_label(tau)}"] = dict(
+                base, dataset=d, temperature=tau, seed=seed0
+            )
+    return runs
+
+
+TRAIN_RUNS = train_runs()
+
+
+def train_spec(run):
+    """The model spec a run starts from (its own seed and embedding dimension)."""
+    settings = TRAIN_RUNS[run]
+    spec = dict(MODELS[settings["model"]])
+    if spec["weights"] == "random":
+        spec["seed"] = settings["seed"]
+    if settings.get("embed_dim"):
+        spec["embed_dim"] = settings["embed_dim"]
+    return spec
+
+
+def train_inputs(wildcards):
+    inputs = {"dataset": dataset_dir(TRAIN_RUNS[wildcards.run]["dataset"])}
+    ckpt = train_spec(wildcards.run).get("checkpoint")
+    if ckpt:
+        inputs["checkpoint"] = ckpt
+    return inputs
+
+
+def run_metrics(prefix):
+    return [
+        f"{RESULTS}/training/{r}/metrics.csv"
+        for r in TRAIN_RUNS
+        if r.startswith(prefix)
+    ]
+
+
+def train_targets():
+    figs, tabs = f"{RESULTS}/figures", f"{RESULTS}/tables"
+    targets = []
+    if run_metrics("section44_"):
+        targets += [
+            f"{tabs}/Section4.4_initialisation.csv",
+            f"{figs}/Section4.4_gap_during_training.png",
+        ]
+    if run_metrics("figure8_"):
+        targets += [f"{figs}/Figure8_finetune_temperature.png"]
+    if run_metrics("figure16_"):
+        targets += [f"{figs}/Figure16_embedding_dimension.png"]
+    if run_metrics("mismatch_"):
+        targets += [f"{figs}/Mismatch_temperature_sweep.png"]
+    return targets
+
+
 # --------------------------------------------------------------------------- cone effect (Sections 2-3)
 
 CONE = config["cone"]
@@ -283,7 +380,13 @@ def data_targets():
 
 
 def all_targets():
-    return data_targets() + embed_targets() + gap_targets() + cone_targets()
+    return (
+        data_targets()
+        + embed_targets()
+        + gap_targets()
+        + cone_targets()
+        + train_targets()
+    )
 
 
 for _warning in CONFIG_WARNINGS:

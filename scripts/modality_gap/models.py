@@ -123,7 +123,8 @@ def _load_open_clip(spec: dict, device: torch.device, cache_dir: str | None) -> 
             ) from exc
     else:
         torch.manual_seed(spec["seed"])
-        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
+        overrides = {"embed_dim": spec["embed_dim"]} if spec.get("embed_dim") else {}
+        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None, **overrides)
         if weights == "checkpoint":
             state = torch.load(spec["checkpoint"], map_location="cpu", weights_only=True)
             state = state.get("model", state)
