@@ -1,6 +1,7 @@
 # Data stage: downloads, the released paper embeddings, and every data set in one format
 # (resources/datasets/<name>/: dataset.json, samples.csv, images/).
 
+
 # Downloads run where Snakemake runs: compute nodes of many clusters have no internet.
 localrules:
     download,

@@ -105,6 +105,20 @@ def test_two_clean_runs_give_identical_numbers(reference, tmp_path):
     assert_same_results(work, reference)
 
 
+def incomplete_outputs(work: Path) -> set[Path]:
+    """Outputs Snakemake had not marked complete (its .snakemake/incomplete/ markers, base64 path names)."""
+    import base64
+
+    root = work / ".snakemake" / "incomplete"
+    out = set()
+    for marker in root.rglob("*") if root.exists() else ():
+        if marker.is_file() and marker.name != "migration_underway":
+            b64 = "".join(part.lstrip("@") for part in marker.relative_to(root).parts)
+            path = Path(base64.urlsafe_b64decode(b64.encode()).decode())
+            out.add((path if path.is_absolute() else work / path).resolve())
+    return out
+
+
 def wait_for(path_glob: str, work: Path, proc: subprocess.Popen, timeout: float = 300) -> Path:
     """Block until a file matching ``path_glob`` (relative to ``work``) exists; the run must still be going."""
     deadline = time.monotonic() + timeout
@@ -131,11 +145,16 @@ def test_sigkill_then_resume_gives_the_reference_results(reference, tmp_path, st
     try:
         wait_for(marker, work, proc)
         time.sleep(0.5)  # well inside the job
-        finished = {p: p.stat().st_mtime_ns for p in (work / "results").rglob("*") if p.is_file()}
         os.killpg(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
+    # what Snakemake had recorded as finished; a job killed mid-way (even one whose file was already
+    # written but not yet registered) is incomplete and rightly redone
+    incomplete = incomplete_outputs(work)
+    assert incomplete, "the kill should have interrupted at least one job"
+    finished = {p: p.stat().st_mtime_ns for p in (work / "results").rglob("*")
+                if p.is_file() and p.resolve() not in incomplete}
 
     # README, "When a run fails": unlock, then run again (profiles/default sets --rerun-incomplete)
     assert snakemake("--unlock", *args).returncode == 0
