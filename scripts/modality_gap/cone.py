@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import torch
+
+from .atomic import atomic_open
 
 __all__ = [
     "CosineStats",
@@ -482,22 +483,15 @@ def seed_predictability(
 
 def save_cosine_stats(path: str | os.PathLike, stats: CosineStats, meta: dict | None = None) -> Path:
     """Write ``stats`` (and a JSON ``meta``) to an ``.npz`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(
-                fh,
-                scalars=np.array([stats.n_pairs, stats.mean, stats.std, stats.min, stats.max], dtype=np.float64),
-                hist_edges=stats.hist_edges,
-                hist_counts=stats.hist_counts,
-                meta=np.array(json.dumps(meta or {}, sort_keys=True)),
-            )
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+    with atomic_open(path, "wb") as fh:
+        np.savez(
+            fh,
+            scalars=np.array([stats.n_pairs, stats.mean, stats.std, stats.min, stats.max], dtype=np.float64),
+            hist_edges=stats.hist_edges,
+            hist_counts=stats.hist_counts,
+            meta=np.array(json.dumps(meta or {}, sort_keys=True)),
+        )
+    return Path(path)
 
 
 def load_cosine_stats(path: str | os.PathLike) -> tuple[CosineStats, dict]:

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import platform
-import tempfile
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import torch
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from .atomic import atomic_open
 from .datasets import Dataset, DatasetError
 from .models import LoadedModel
 
@@ -279,20 +279,14 @@ def package_versions() -> dict[str, str]:
 def save_embeddings(path: str | os.PathLike, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     """Write the ``.npz`` atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     for key in ("image", "text"):
         a = arrays[key]
         if a.size and not np.isfinite(a).all():
             raise ValueError(f"{path.name}: {key} embeddings contain NaN or infinite values; not written")
     # text columns as fixed-width unicode: object arrays would need pickle to load
     arrays = {k: (np.asarray(v, dtype=str) if np.asarray(v).dtype == object else v) for k, v in arrays.items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays, meta=np.array(json.dumps(meta, sort_keys=True)))
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, **arrays, meta=np.array(json.dumps(meta, sort_keys=True)))
     return path
 
 

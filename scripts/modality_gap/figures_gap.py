@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike, NDArray
 
 from .gap import _same_dim, centroid_distance
-from .plotting import IMAGE_COLOR, TEXT_COLOR, paper_style
+from .plotting import IMAGE_COLOR, TEXT_COLOR, panel_grid, paper_style
 
 __all__ = [
     "format_temperature",
@@ -127,15 +127,6 @@ def paired_projection(
     return proj[: len(xa)], proj[len(xa) :]
 
 
-def _grid(n_panels: int, ncols: int | None) -> tuple[int, int]:
-    if n_panels < 1:
-        raise ValueError("need at least one panel")
-    ncols = min(n_panels, 4) if ncols is None else int(ncols)
-    if ncols < 1:
-        raise ValueError(f"ncols must be >= 1, got {ncols!r}")
-    return math.ceil(n_panels / ncols), ncols
-
-
 _CORNERS = {  # (x, y, ha, va) in axes fraction, in order of preference
     "upper left": (0.03, 0.97, "left", "top"),
     "upper right": (0.97, 0.97, "right", "top"),
@@ -210,7 +201,7 @@ def plot_paired_embeddings(
     for i, p in enumerate(panels):
         if len(p) != 3:
             raise ValueError(f"panels[{i}] must be a (title, x, y) tuple")
-    nrows, ncols = _grid(len(panels), ncols)
+    nrows, ncols = panel_grid(len(panels), ncols, default_ncols=4)
     axis_name = "UMAP" if method == "umap" else "SVD"
     with paper_style():
         fig = Figure(figsize=(panel_size * ncols, panel_size * nrows + 0.35), layout="constrained")
@@ -276,7 +267,7 @@ def plot_loss_landscape(
         raise ValueError(f"df lacks the columns {sorted(missing)}")
     available = np.sort(df["temperature"].unique())
     temps = list(available) if temperatures is None else [float(t) for t in temperatures]
-    nrows, ncols = _grid(len(temps), ncols)
+    nrows, ncols = panel_grid(len(temps), ncols)
     with paper_style():
         fig = Figure(figsize=(panel_size * ncols, panel_size * nrows), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from .fairness import HARMFUL_CATEGORIES
-from .plotting import IMAGE_COLOR, TEXT_COLOR, paper_style
+from .plotting import IMAGE_COLOR, TEXT_COLOR, panel_grid, paper_style
 from .zeroshot import best_shift
 
 __all__ = ["plot_metric_vs_gap", "plot_denigration", "table_figure", "format_cell"]
@@ -28,15 +28,6 @@ GAP_LABELS = {
     "gap_after": "gap after shift",
     "lam": "shift $\\lambda$",
 }
-
-
-def _grid(n_panels: int, ncols: int | None) -> tuple[int, int]:
-    if n_panels < 1:
-        raise ValueError("need at least one panel")
-    ncols = min(n_panels, 3) if ncols is None else int(ncols)
-    if ncols < 1:
-        raise ValueError(f"ncols must be >= 1, got {ncols!r}")
-    return math.ceil(n_panels / ncols), ncols
 
 
 def plot_metric_vs_gap(
@@ -74,7 +65,7 @@ def plot_metric_vs_gap(
     if x not in GAP_LABELS:
         raise ValueError(f"x must be one of {sorted(GAP_LABELS)}, got {x!r}")
     items = list(curves.items())
-    nrows, ncols = _grid(len(items), ncols)
+    nrows, ncols = panel_grid(len(items), ncols, default_ncols=3)
     with paper_style():
         fig = Figure(figsize=(panel_size * ncols, panel_size * nrows + 0.3), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()

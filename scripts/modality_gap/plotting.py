@@ -9,6 +9,7 @@ Colours follow Figure 1 of the paper: image-like modality red, text blue.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ import matplotlib as mpl
 import seaborn as sns
 from matplotlib.figure import Figure
 
-__all__ = ["IMAGE_COLOR", "TEXT_COLOR", "paper_style", "save_figure"]
+__all__ = ["IMAGE_COLOR", "TEXT_COLOR", "paper_style", "panel_grid", "save_figure"]
 
 IMAGE_COLOR = "#d62728"  # red, as in the paper's Figure 1
 TEXT_COLOR = "#1f77b4"  # blue
@@ -32,6 +33,16 @@ def paper_style() -> Iterator[None]:
         sns.set_theme(context="paper", style="whitegrid")
         mpl.rcParams["pdf.fonttype"] = 42  # editable TrueType text in the PDFs
         yield
+
+
+def panel_grid(n_panels: int, ncols: int | None = None, default_ncols: int = 4) -> tuple[int, int]:
+    """``(nrows, ncols)`` of a grid holding ``n_panels`` panels, ``ncols`` (default ``default_ncols``) wide."""
+    if n_panels < 1:
+        raise ValueError("need at least one panel")
+    ncols = min(n_panels, default_ncols) if ncols is None else int(ncols)
+    if ncols < 1:
+        raise ValueError(f"ncols must be >= 1, got {ncols!r}")
+    return math.ceil(n_panels / ncols), ncols
 
 
 def save_figure(

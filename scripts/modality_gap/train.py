@@ -60,7 +60,6 @@ import hashlib
 import logging
 import math
 import os
-import tempfile
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -75,6 +74,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from torch.utils.data import Dataset as TorchDataset
 
+from .atomic import atomic_open
 from .datasets import Dataset
 from .embed import embed_images, embed_texts
 from .gap import centroid_distance, l2_normalize
@@ -458,26 +458,13 @@ def evaluate(
 # checkpoints
 # --------------------------------------------------------------------------------------------
 def _atomic_torch_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(obj, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_open(path, "wb", fsync=True) as fh:
+        torch.save(obj, fh)
 
 
 def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            df.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with atomic_open(path, "w") as fh:
+        df.to_csv(fh, index=False)
 
 
 _CHECKPOINT_KEYS = ("format", "epoch", "step", "model", "optimizer", "scheduler", "rng", "rotation", "metrics", "config")
