@@ -61,7 +61,7 @@ import logging
 import math
 import os
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -76,7 +76,7 @@ from torch.utils.data import Dataset as TorchDataset
 
 from .atomic import atomic_open
 from .datasets import Dataset
-from .embed import embed_images, embed_texts
+from .embed import _autocast, choose_device, embed_images, embed_texts
 from .gap import centroid_distance, l2_normalize
 from .models import LoadedModel
 from .shift import clip_loss as clip_loss_numpy
@@ -303,10 +303,6 @@ def _as_loaded(model, preprocess=None, tokenize=None) -> LoadedModel:
         tokenize=tokenize, image_size=size, context_length=int(model.context_length),
         vocab_size=int(model.vocab_size), description={"arch": None, "pretrained": None},
     )
-
-
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
 
 
 @contextmanager
@@ -631,7 +627,7 @@ def train_clip(
     _captions(val_dataset, "val_dataset")
     _check_args(epochs, batch_size, lr, betas, eps, weight_decay, temperature, warmup_steps, schedule,
                 len(train_dataset))
-    device = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device) if device is not None else choose_device()
     module = model.module.to(device)
     steps_per_epoch = len(train_dataset) // batch_size
     total_steps = epochs * steps_per_epoch
