@@ -15,6 +15,8 @@ include: "rules/embed.smk"
 include: "rules/cone.smk"
 include: "rules/gap.smk"
 include: "rules/train.smk"
+include: "rules/implications.smk"
+include: "rules/report.smk"
 
 
 rule all:

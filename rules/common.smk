@@ -9,7 +9,14 @@ from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 
-from modality_gap.config import ConfigError, check_config, load_schema, validate_config
+from modality_gap.config import (
+    CAPTION_SOURCES,
+    SYNTHETIC_SOURCES,
+    ConfigError,
+    check_config,
+    load_schema,
+    validate_config,
+)
 
 try:
     validate_config(
@@ -109,14 +116,19 @@ def model_spec(model):
     return spec
 
 
+def model_inputs(model):
+    """The checkpoint a model loads (a training-stage output), if any, as named inputs."""
+    if model is None:
+        return {}
+    ckpt = model_spec(model).get("checkpoint")
+    return {"checkpoint": ckpt} if ckpt else {}
+
+
 def embed_inputs(wildcards):
     """The data set folder (unless noise) and the checkpoint (if any) an extraction reads."""
-    inputs = {}
+    inputs = model_inputs(wildcards.model)
     if wildcards.dataset != "noise":
         inputs["dataset"] = dataset_dir(wildcards.dataset)
-    ckpt = model_spec(wildcards.model).get("checkpoint")
-    if ckpt:
-        inputs["checkpoint"] = ckpt
     return inputs
 
 
@@ -135,9 +147,6 @@ def embed_targets():
 
 
 # --------------------------------------------------------------------------- matched pairs (gap stage)
-
-#: data sources whose data sets are image-caption pairs
-CAPTION_SOURCES = ("synthetic_captions", "coco_captions")
 
 
 def pair_sources():
@@ -185,9 +194,13 @@ def gap_targets():
     ]
     targets += [f"{figs}/Figure3bcd_loss_landscape_{s}.png" for s in landscapes]
     targets += [
+        f"{RESULTS}/tables/Figure3_landscape_minimum_{s}.csv" for s in landscapes
+    ]
+    targets += [
         f"{figs}/Figure3e_sphere_mismatch.png",
         f"{figs}/Figure9a_sphere_no_mismatch.png",
         f"{figs}/Figure3g_Figure9b_sphere_loss.png",
+        f"{RESULTS}/tables/Figure3_Figure9_sphere_barrier.csv",
     ]
     return targets
 
@@ -280,12 +293,13 @@ def train_targets():
             f"{tabs}/Section4.4_initialisation.csv",
             f"{figs}/Section4.4_gap_during_training.png",
         ]
-    if run_metrics("figure8_"):
-        targets += [f"{figs}/Figure8_finetune_temperature.png"]
-    if run_metrics("figure16_"):
-        targets += [f"{figs}/Figure16_embedding_dimension.png"]
-    if run_metrics("mismatch_"):
-        targets += [f"{figs}/Mismatch_temperature_sweep.png"]
+    for prefix, stem in (
+        ("figure8_", "Figure8_finetune_temperature"),
+        ("figure16_", "Figure16_embedding_dimension"),
+        ("mismatch_", "Mismatch_temperature_sweep"),
+    ):
+        if run_metrics(prefix):
+            targets += [f"{figs}/{stem}.png", f"{tabs}/{stem}.csv"]
     return targets
 
 
@@ -354,6 +368,14 @@ def cone_targets():
         f"{figs}/Theorem1_cosine_increase.png",
         f"{figs}/Theorem2_variance_share.png",
     ]
+    targets += [
+        f"{RESULTS}/tables/{t}.csv"
+        for t in (
+            "Figure2b_depth_nonlinearity",
+            "Theorem1_cosine_increase",
+            "Theorem2_variance_share",
+        )
+    ]
     for figure in cone_figures():
         targets.append(f"{figs}/{figure}_cosine_histograms.png")
         targets.append(f"{RESULTS}/tables/Figure6_cone_statistics_{figure}.csv")
@@ -362,11 +384,74 @@ def cone_targets():
             f"{figs}/Figure2c_seed_cones_umap.png",
             f"{figs}/Figure5_seed_cones_noise_umap.png",
             f"{figs}/Figure7_seed_cones_pca.png",
+            f"{RESULTS}/tables/Figure2c_seed_cones.csv",
         ]
     return targets
 
 
 # --------------------------------------------------------------------------- targets
+
+
+# --------------------------------------------------------------------------- implications (Section 5)
+
+ZERO_SHOT = config["implications"]["zero_shot"]
+FAIRNESS = config["implications"]["fairness"]
+
+
+def zero_shot_tasks():
+    """The zero-shot tasks that run: configured, with a model, and preparable here."""
+    if ZERO_SHOT["model"] is None:
+        return []
+    usable = set(usable_datasets())
+    return [t for t in ZERO_SHOT["tasks"] if t in usable]
+
+
+def zero_shot_inputs(wildcards):
+    inputs = {
+        "task": embedding(ZERO_SHOT["model"], wildcards.task),
+        "dataset": dataset_dir(wildcards.task),
+    }
+    if ZERO_SHOT["reference"]:
+        inputs["reference"] = embedding(ZERO_SHOT["model"], ZERO_SHOT["reference"])
+    return inputs
+
+
+def fairness_enabled():
+    return FAIRNESS["model"] is not None and FAIRNESS["dataset"] in usable_datasets()
+
+
+def fairness_classes():
+    """(name, prompt, category) of every class of the denigration evaluation."""
+    from modality_gap.fairness import DENIGRATION_CLASSES
+
+    if FAIRNESS["classes"] is None:
+        return [list(c) for c in DENIGRATION_CLASSES]
+    return [[c["name"], c["prompt"], c["category"]] for c in FAIRNESS["classes"]]
+
+
+def implications_targets():
+    figs, tables = f"{RESULTS}/figures", f"{RESULTS}/tables"
+    targets = []
+    if zero_shot_tasks():
+        targets += [
+            f"{figs}/Figure10_zero_shot_vs_gap.png",
+            f"{tables}/Table1_zero_shot.csv",
+            f"{tables}/Table5_significance.csv",
+        ]
+    if fairness_enabled():
+        targets += [
+            f"{figs}/Table2_Table4_denigration.png",
+            f"{tables}/Table2_denigration.csv",
+            f"{tables}/Table4_denigration.csv",
+        ]
+    return targets
+
+
+if FAIRNESS["model"] is not None and not fairness_enabled():
+    CONFIG_WARNINGS.append(
+        f"Tables 2 and 4 are left out: data set '{FAIRNESS['dataset']}' is not available "
+        "(README, 'Licensed data sets')."
+    )
 
 
 def data_targets():
@@ -379,14 +464,37 @@ def data_targets():
     return targets
 
 
-def all_targets():
-    return (
-        data_targets()
-        + embed_targets()
-        + gap_targets()
-        + cone_targets()
-        + train_targets()
+def stage_targets():
+    """Every figure and table of the stages (everything but the report)."""
+    return list(
+        dict.fromkeys(
+            data_targets()
+            + embed_targets()
+            + gap_targets()
+            + cone_targets()
+            + train_targets()
+            + implications_targets()
+        )
     )
+
+
+def evidence_tables():
+    """The result tables the claims ledger reads: every stage table this configuration makes."""
+    from modality_gap.claims import EVIDENCE_PREFIXES
+
+    return [
+        t
+        for t in stage_targets()
+        if t.endswith(".csv") and Path(t).name.startswith(EVIDENCE_PREFIXES)
+    ]
+
+
+def all_targets():
+    return stage_targets() + [
+        f"{RESULTS}/claims.csv",
+        f"{RESULTS}/report.ipynb",
+        f"{RESULTS}/report.html",
+    ]
 
 
 for _warning in CONFIG_WARNINGS:

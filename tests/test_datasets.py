@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -578,3 +579,18 @@ def test_dataset_summary_empty_list():
 def test_public_names():
     for name in datasets.__all__:
         assert hasattr(datasets, name)
+
+
+def test_atomic_open_gives_the_permissions_of_a_plain_open(tmp_path):
+    from modality_gap.atomic import atomic_open
+
+    old = os.umask(0o022)
+    try:
+        with atomic_open(tmp_path / "a.csv", "w") as fh:
+            fh.write("x\n")
+        with open(tmp_path / "b.csv", "w") as fh:
+            fh.write("x\n")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.csv").stat().st_mode & 0o777 == (tmp_path / "b.csv").stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]

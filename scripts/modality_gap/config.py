@@ -178,6 +178,7 @@ def check_config(config: dict) -> list[str]:
                     f"  - config key 'embed.targets.{model}': unknown data set '{ds}'. Fix: use one of "
                     f"{', '.join(['noise', *config['datasets']])}."
                 )
+    problems.extend(f"  - {p}" for p in check_implications(config))
     for i, mirror in enumerate(config["downloads"]["mirrors"]):
         if not Path(mirror).expanduser().is_dir():
             problems.append(
@@ -187,6 +188,95 @@ def check_config(config: dict) -> list[str]:
     if problems:
         raise ConfigError("invalid configuration:\n" + "\n".join(problems))
     return warnings
+
+
+#: data set sources whose rows are image-caption pairs (usable as a gap reference)
+CAPTION_SOURCES = ("synthetic_captions", "coco_captions")
+#: data set sources that are generated (their group labels are synthetic stand-ins)
+SYNTHETIC_SOURCES = ("synthetic_captions", "synthetic_attribute")
+#: attributes (attr_<name> columns) each classification source provides
+SOURCE_ATTRIBUTES = {
+    "synthetic_attribute": ("shape", "color", "size", "position"),
+    "fairface": ("race", "gender", "age"),
+}
+
+
+def check_implications(config: dict) -> list[str]:
+    """Cross-key problems of ``implications`` (zero-shot and fairness), as config-key messages."""
+    problems: list[str] = []
+    datasets, models = config["datasets"], config.get("models", {})
+    section = config.get("implications", {})
+
+    def need_model(key: str, name: str) -> None:
+        if name not in models:
+            problems.append(f"config key '{key}': no model '{name}'. Fix: use one of {', '.join(models) or 'none'}.")
+        elif models[name]["kind"] != "open_clip":
+            problems.append(f"config key '{key}': model '{name}' has no text tower (kind {models[name]['kind']}). "
+                            "Fix: use an open_clip model.")
+
+    def need_dataset(key: str, name: str, captions: bool) -> None:
+        want = "a captions data set" if captions else "a classification data set"
+        if name not in datasets:
+            problems.append(f"config key '{key}': unknown data set '{name}'. Fix: use {want} of "
+                            f"{', '.join(datasets) or 'none'}.")
+        elif (datasets[name]["source"] in CAPTION_SOURCES) != captions:
+            choices = [n for n, d in datasets.items() if (d["source"] in CAPTION_SOURCES) == captions]
+            problems.append(f"config key '{key}': data set '{name}' ({datasets[name]['source']}) is not {want}. "
+                            f"Fix: use one of {', '.join(choices) or 'none (define one)'}.")
+
+    zs = section.get("zero_shot", {})
+    if zs.get("model") is not None:
+        need_model("implications.zero_shot.model", zs["model"])
+        if not zs.get("tasks"):
+            problems.append("config key 'implications.zero_shot.tasks': empty while a model is set. Fix: list "
+                            "classification data sets, or set model to null.")
+        for i, task in enumerate(zs.get("tasks", [])):
+            need_dataset(f"implications.zero_shot.tasks[{i}]", task, captions=False)
+        if zs.get("reference") is not None:
+            need_dataset("implications.zero_shot.reference", zs["reference"], captions=True)
+        elif zs.get("gap_vector") == "reference":
+            problems.append("config key 'implications.zero_shot.reference': null, but gap_vector is 'reference'. "
+                            "Fix: name a captions data set, or set gap_vector to 'task'.")
+        half = zs.get("lambda_limit", 1.0) / zs.get("lambda_step", 0.05)
+        if abs(half - round(half)) > 1e-9:
+            problems.append("config key 'implications.zero_shot.lambda_step': it must divide lambda_limit "
+                            f"({zs.get('lambda_limit')}). Fix: e.g. lambda_step 0.05 with lambda_limit 1.0.")
+    fair = section.get("fairness", {})
+    if fair.get("model") is not None:
+        need_model("implications.fairness.model", fair["model"])
+        if fair.get("dataset") is None:
+            problems.append("config key 'implications.fairness.dataset': null while a model is set. Fix: name a "
+                            "group-labelled classification data set (FairFace), or set model to null.")
+        else:
+            need_dataset("implications.fairness.dataset", fair["dataset"], captions=False)
+            source = datasets.get(fair["dataset"], {}).get("source")
+            attrs = SOURCE_ATTRIBUTES.get(source)
+            if source is not None and attrs is None:
+                problems.append(f"config key 'implications.fairness.dataset': data set '{fair['dataset']}' "
+                                f"({source}) has no group labels. Fix: use a source with attributes "
+                                f"({', '.join(SOURCE_ATTRIBUTES)}).")
+            elif attrs is not None and fair.get("group_attribute") not in attrs:
+                problems.append(f"config key 'implications.fairness.group_attribute': '{fair.get('group_attribute')}' "
+                                f"is not an attribute of {source}. Fix: use one of {', '.join(attrs)}.")
+        if fair.get("reference") is None:
+            problems.append("config key 'implications.fairness.reference': null while a model is set. Fix: name the "
+                            "captions data set whose gap vector shifts the images (COCO val in the paper).")
+        else:
+            need_dataset("implications.fairness.reference", fair["reference"], captions=True)
+        classes = fair.get("classes")
+        if classes is not None:
+            cats = [c["category"] for c in classes]
+            for cat in [fair.get("target_category"), *fair.get("harmful", [])]:
+                if cat not in cats:
+                    problems.append(f"config key 'implications.fairness.classes': no class of category '{cat}'. "
+                                    "Fix: give every class a category among target_category and harmful.")
+            names = [c["name"] for c in classes]
+            if len(set(names)) != len(names):
+                problems.append("config key 'implications.fairness.classes': class names repeat. Fix: make them unique.")
+        labels = [s["label"] for s in fair.get("settings", [])]
+        if len(set(labels)) != len(labels):
+            problems.append("config key 'implications.fairness.settings': labels repeat. Fix: make them unique.")
+    return problems
 
 
 def known_architectures() -> set[str]:

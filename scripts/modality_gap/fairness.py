@@ -65,6 +65,7 @@ __all__ = [
     "denigration_table",
     "denigration_wide",
     "synthetic_fairness_embeddings",
+    "denigration_settings",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -418,6 +419,56 @@ def denigration_wide(
     out = out.loc[order]
     out.columns.name = None
     return out
+
+
+def denigration_settings(
+    image: ArrayLike,
+    class_emb: ArrayLike,
+    class_categories: Sequence[str],
+    groups: Sequence[str] | ArrayLike,
+    target_labels: ArrayLike,
+    reference_image: ArrayLike,
+    reference_text: ArrayLike,
+    settings: Sequence[tuple[str, float | None]],
+    harmful: Sequence[str] = HARMFUL_CATEGORIES,
+) -> pd.DataFrame:
+    """Tables 2 and 4: :func:`denigration_table` at every requested reference gap.
+
+    The gap vector is the reference pairs' (``mean reference_image - mean reference_text``);
+    for each setting ``(label, gap)`` the image-side ``delta`` reaching ``gap`` on the reference
+    set is solved (:func:`solve_delta`; ``gap=None`` keeps ``delta = 0``), the images are shifted
+    with it (:func:`shift_images`) and classified.
+
+    Parameters
+    ----------
+    image, class_emb, class_categories, groups, target_labels, harmful
+        As :func:`denigration_table`.
+    reference_image : array_like, shape (m, d)
+    reference_text : array_like, shape (m', d)
+    settings : sequence of (str, float or None)
+        Label and target reference gap of every setting.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`denigration_table` rows with ``setting``, ``target_gap`` (NaN for None),
+        ``delta`` and ``gap`` (the reference gap reached) in front.
+    """
+    ra = _matrix(reference_image, "reference_image")
+    ta = _matrix(reference_text, "reference_text")
+    g = ra.mean(axis=0) - ta.mean(axis=0)
+    frames = []
+    for label, target in settings:
+        delta = 0.0 if target is None else solve_delta(ra, g, float(target), reference_text=ta)
+        reached = shifted_gap(ra, g, delta, reference_text=ta)
+        shifted = shift_images(image, g, delta) if delta != 0.0 else image
+        table = denigration_table(shifted, class_emb, class_categories, groups, target_labels, harmful)
+        table.insert(0, "gap", reached)
+        table.insert(0, "delta", delta)
+        table.insert(0, "target_gap", math.nan if target is None else float(target))
+        table.insert(0, "setting", str(label))
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------------

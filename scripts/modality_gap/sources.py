@@ -24,7 +24,7 @@ import pandas as pd
 from PIL import Image
 
 from .datasets import DatasetError, DatasetWriter
-from .synthetic import synthetic_captions_table
+from .synthetic import synthetic_attribute_table, synthetic_captions_table
 
 __all__ = [
     "PUBLIC_SOURCES",
@@ -131,6 +131,16 @@ def prepare_synthetic_captions(dest: Path, inputs: dict, settings: dict, name: s
         for relpath, img in images:
             w.add_image(relpath, img)
         return w.finish(samples, {"name": name, **info})
+
+
+def prepare_synthetic_attribute(dest: Path, inputs: dict, settings: dict, name: str) -> Path:
+    """Generate a single-shape classification task labelled by one attribute (see :mod:`modality_gap.synthetic`)."""
+    keys = ("n", "attribute", "image_size", "noise", "seed")
+    samples, images, info = synthetic_attribute_table(**{k: settings[k] for k in keys})
+    with DatasetWriter(dest) as w:
+        for relpath, img in images:
+            w.add_image(relpath, img)
+        return w.finish(samples, {"name": name, **info, "templates": list(settings["templates"])})
 
 
 def prepare_sklearn_digits(dest: Path, inputs: dict, settings: dict, name: str) -> Path:
@@ -428,6 +438,7 @@ def prepare_imagenet(dest: Path, inputs: dict, settings: dict, name: str) -> Pat
 
 _PREPARERS: dict[str, Callable[..., Path]] = {
     "synthetic_captions": prepare_synthetic_captions,
+    "synthetic_attribute": prepare_synthetic_attribute,
     "sklearn_digits": prepare_sklearn_digits,
     "coco_captions": prepare_coco_captions,
     "cifar10": prepare_cifar10,

@@ -29,6 +29,7 @@ __all__ = [
     "caption_of",
     "mismatch_permutation",
     "synthetic_captions_table",
+    "synthetic_attribute_table",
 ]
 
 SHAPES = ("circle", "square", "triangle", "diamond", "star", "cross")
@@ -285,3 +286,70 @@ def synthetic_captions_table(
     }
     return samples, images(), info
 
+
+
+#: the attributes a :func:`synthetic_attribute_table` can label by, and their values (class order)
+ATTRIBUTES = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "position": tuple(POSITIONS)}
+
+
+def synthetic_attribute_table(
+    n: int,
+    attribute: str,
+    image_size: int = 64,
+    noise: float = 0.05,
+    seed: int = 0,
+):
+    """A zero-shot classification task on single-shape scenes: the label is one attribute.
+
+    Every image holds exactly one shape (so its attribute is unambiguous), drawn like the
+    scenes of :func:`synthetic_captions_table`. The label is the index of the shape's
+    ``attribute`` value in :data:`ATTRIBUTES`; all four attributes are also kept as
+    ``attr_*`` columns (usable as group labels, e.g. for the fairness tables).
+
+    Returns
+    -------
+    samples : pandas.DataFrame
+        Rows in the format of :mod:`modality_gap.datasets` (split ``test``).
+    images : iterator of (relpath, PIL.Image.Image)
+    info : dict
+        ``dataset.json`` content without name and templates; ``classes`` are the attribute's
+        values.
+    """
+    if attribute not in ATTRIBUTES:
+        raise ValueError(f"attribute must be one of {sorted(ATTRIBUTES)}, got {attribute!r}")
+    for name, v in (("n", n), ("image_size", image_size)):
+        if v < 1:
+            raise ValueError(f"{name} must be >= 1, got {v}")
+    classes = list(ATTRIBUTES[attribute])
+    width = len(str(n - 1))
+    rows = []
+    for i in range(n):
+        (shape,) = random_shapes(np.random.default_rng([seed, 3, i]), 1)
+        rows.append(
+            {
+                "id": f"{i:0{width}d}",
+                "split": "test",
+                "image": f"images/{i:0{width}d}.png",
+                "caption": "",
+                "label": classes.index(getattr(shape, attribute)),
+                **{f"attr_{a}": getattr(shape, a) for a in ATTRIBUTES},
+            }
+        )
+    samples = pd.DataFrame(rows)
+
+    def images():
+        for i in range(n):
+            rng = np.random.default_rng([seed, 3, i])
+            img, _ = random_scene(rng, image_size, 1, noise)
+            yield samples["image"].iat[i], img
+
+    info = {
+        "task": "classification",
+        "source": "synthetic_attribute",
+        "description": f"Generated single-shape scenes on grey; label = the shape's {attribute}.",
+        "license": "CC0 (generated)",
+        "classes": classes,
+        "attributes": {a: list(v) for a, v in ATTRIBUTES.items()},
+        "settings": {"n": n, "attribute": attribute, "image_size": image_size, "noise": noise, "seed": seed},
+    }
+    return samples, images(), info

@@ -87,6 +87,10 @@ __all__ = [
     "chi2_test_counts",
     "mcnemar_test",
     "synthetic_classification_embeddings",
+    "PAPER_TASK_NAMES",
+    "evaluate_task",
+    "table1",
+    "table5",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -102,6 +106,12 @@ PAPER_TABLE1: dict[str, tuple[str, float, float, str]] = {
     "EuroSAT": ("accuracy", 0.5410, 0.5645, "decrease"),
     "SVHN": ("accuracy", 0.5389, 0.5396, "increase"),
     "HatefulMemes": ("roc_auc", 0.5800, 0.5811, "increase"),
+}
+
+#: The paper's name of each zero-shot source (the keys of :data:`PAPER_TABLE1` / :data:`PAPER_TABLE5`).
+PAPER_TASK_NAMES: dict[str, str] = {
+    "cifar10": "CIFAR10", "cifar100": "CIFAR100", "eurosat": "EuroSAT", "svhn": "SVHN",
+    "hateful_memes": "HatefulMemes",
 }
 
 #: Table 5 of the paper (whole data sets): (original, modified, direction, chi-squared p-value).
@@ -808,3 +818,147 @@ def synthetic_classification_embeddings(
         "text_labels": text_labels.astype(np.int64),
         "synthetic": True,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# one task end to end, and the tables
+# --------------------------------------------------------------------------------------------
+def evaluate_task(
+    image: ArrayLike,
+    labels: ArrayLike,
+    text: ArrayLike,
+    text_labels: ArrayLike,
+    n_classes: int,
+    lambdas: Iterable[float],
+    metric: str = "accuracy",
+    gap_vector: str = "task",
+    reference: tuple[ArrayLike, ArrayLike] | None = None,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, dict]:
+    """Figure 10's curve and the Table 1 / Table 5 numbers of one zero-shot task.
+
+    Parameters
+    ----------
+    image : array_like, shape (n, d)
+    labels : array_like of int, shape (n,)
+    text, text_labels : prompt embeddings (k * t, d) and their class, as in the ``.npz`` files
+    n_classes : int
+    lambdas : iterable of float
+        Shift grid; must contain 0.
+    metric : {"accuracy", "roc_auc"}
+    gap_vector : {"task", "reference"}
+        Direction of the shift: the task's own gap (the paper) or the reference pairs' gap.
+    reference : (array_like (m, d), array_like (m', d)), optional
+        Reference (image, text) pairs; when given, the curve's gap is measured on them.
+    seed : int
+        Seed of the held-out halves.
+
+    Returns
+    -------
+    curve : pandas.DataFrame
+        :func:`shift_curve` output.
+    summary : dict
+        ``n``, ``n_classes``, ``metric``, ``best`` (:func:`best_shift`: selected on the test set
+        as the paper), ``held_out`` (mean over the two folds of :func:`held_out_shift`:
+        ``metric_original``, ``metric_shifted``, ``improvement``, and per fold ``lam``), and, for
+        accuracy tasks, ``chi2`` (:func:`chi2_test`) and ``mcnemar`` (:func:`mcnemar_test`) of
+        the predictions at ``lam = 0`` against the best ``lam``; None for ROC-AUC (no per-image
+        correctness).
+    """
+    if gap_vector not in ("task", "reference"):
+        raise ValueError(f"gap_vector must be 'task' or 'reference', got {gap_vector!r}")
+    if gap_vector == "reference" and reference is None:
+        raise ValueError("gap_vector='reference' needs reference pairs")
+    class_emb = class_embeddings(text, text_labels, n_classes)
+    xa, ca = _task(image, class_emb)
+    y = _int_labels(labels, "labels", n=xa.shape[0], k=ca.shape[0])
+    lams = _lambdas(lambdas)
+    ref = None if reference is None else _reference_pairs(reference, xa.shape[1])
+    g = task_gap_vector(xa, ca) if gap_vector == "task" else ref[0].mean(axis=0) - ref[1].mean(axis=0)
+    curve = shift_curve(xa, ca, y, lams, gap=g, metric=metric, reference=ref)
+    best = best_shift(curve)
+    # the held-out selection recomputes the task gap from the selection half only
+    folds = held_out_shift(xa, ca, y, lams, gap=None if gap_vector == "task" else g, metric=metric, seed=seed)
+    summary: dict = {
+        "n": int(xa.shape[0]),
+        "n_classes": int(ca.shape[0]),
+        "metric": metric,
+        "gap_vector": gap_vector,
+        "gap_vector_norm": float(np.linalg.norm(g)),
+        "best": best,
+        "held_out": {
+            "metric_original": float(folds["metric_original"].mean()),
+            "metric_shifted": float(folds["metric_shifted"].mean()),
+            "improvement": float(folds["improvement"].mean()),
+            "lam": folds["lam"].astype(float).tolist(),
+            "direction": folds["direction"].tolist(),
+        },
+        "chi2": None,
+        "mcnemar": None,
+    }
+    if metric == "accuracy":
+        scorer = _ShiftedScorer(xa, ca, g)
+        before = np.argmax(scorer(0.0), axis=1) == y
+        after = np.argmax(scorer(best["lam"]), axis=1) == y
+        summary["chi2"] = chi2_test(before, after)
+        summary["mcnemar"] = mcnemar_test(before, after)
+    return curve, summary
+
+
+def table1(summaries: dict[str, dict]) -> pd.DataFrame:
+    """Table 1: original vs best-shift metric per task, with the honest held-out counterpart.
+
+    Parameters
+    ----------
+    summaries : mapping of task name to :func:`evaluate_task` summary, optionally with
+        ``paper_name`` (a key of :data:`PAPER_TABLE1`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per task: ``task``, ``metric``, ``n``, ``original``, ``modified`` (best on the test
+        set, the paper's number), ``direction``, ``lam``, ``gap_original``, ``gap_modified``,
+        ``held_out_original``, ``held_out_modified`` (lambda chosen on one half, scored on the
+        other, mean of both folds), ``paper_original``, ``paper_modified``, ``paper_direction``
+        (NaN / empty where the paper has no such task).
+    """
+    rows = []
+    for task, s in summaries.items():
+        paper = PAPER_TABLE1.get(s.get("paper_name") or "", (None, math.nan, math.nan, ""))
+        b, h = s["best"], s["held_out"]
+        rows.append({
+            "task": task, "metric": s["metric"], "n": s["n"],
+            "original": b["metric_original"], "modified": b["metric_best"], "direction": b["direction"],
+            "lam": b["lam"], "gap_original": b["gap_original"], "gap_modified": b["gap_best"],
+            "held_out_original": h["metric_original"], "held_out_modified": h["metric_shifted"],
+            "paper_original": paper[1], "paper_modified": paper[2], "paper_direction": paper[3],
+        })
+    return pd.DataFrame(rows)
+
+
+def table5(summaries: dict[str, dict]) -> pd.DataFrame:
+    """Table 5: significance of the best shift (accuracy tasks only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per accuracy task: ``task``, ``n``, ``original``, ``modified``, ``direction``,
+        ``chi2_statistic``, ``chi2_p_value`` (the paper's unpaired test), ``mcnemar_b``,
+        ``mcnemar_c`` (images that the shift made wrong / right), ``mcnemar_p_value``
+        (``mcnemar_exact``: which variant), ``paper_p_value`` (NaN where the paper has none).
+    """
+    rows = []
+    for task, s in summaries.items():
+        if s.get("chi2") is None:
+            continue
+        paper = PAPER_TABLE5.get(s.get("paper_name") or "", (math.nan, math.nan, "", math.nan))
+        c, m = s["chi2"], s["mcnemar"]
+        rows.append({
+            "task": task, "n": s["n"], "original": c["accuracy_before"], "modified": c["accuracy_after"],
+            "direction": s["best"]["direction"], "chi2_statistic": c["statistic"], "chi2_p_value": c["p_value"],
+            "mcnemar_b": m["b"], "mcnemar_c": m["c"], "mcnemar_p_value": m["p_value"],
+            "mcnemar_exact": m["exact"], "paper_p_value": paper[3],
+        })
+    cols = ["task", "n", "original", "modified", "direction", "chi2_statistic", "chi2_p_value", "mcnemar_b",
+            "mcnemar_c", "mcnemar_p_value", "mcnemar_exact", "paper_p_value"]
+    return pd.DataFrame(rows, columns=cols)
