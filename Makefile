@@ -1,4 +1,5 @@
-# make demo   create .venv if missing, install the pinned requirements, run the demo DAG
+# make demo   create .venv if missing, install the pinned requirements, run the demo DAG and
+#             write Snakemake's HTML report of it (results/snakemake-report.html)
 # make test   same install, then the test suite
 # make lint   snakemake --lint and snakefmt --check
 # make bench  speed and memory benchmarks, printed as name: value lines
@@ -22,6 +23,7 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/snakemake --profile profiles/demo
+	$(BIN)/snakemake --profile profiles/demo --report results/snakemake-report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -83,3 +83,12 @@ def test_theorem2_margin_within_noise_holds():
     assert by_id(claims_ledger(t)).loc["theorem2_variance_share", "verdict"] == "holds"
     t["Theorem2_variance_share.csv"].loc[1, "between_share"] = 0.99
     assert by_id(claims_ledger(t)).loc["theorem2_variance_share", "verdict"] == "fails"
+
+
+def test_groups_without_harmful_predictions_do_not_count():
+    t = tables()
+    t4 = t["Table4_denigration.csv"]
+    t4.loc[t4["group"] == "Black", "Sum"] = 0.0  # none at either gap: cannot be lowered
+    led = by_id(claims_ledger(t))
+    assert led.loc["denigration_lower_at_larger_gap", "verdict"] == "holds"
+    assert "1 of 1 groups" in led.loc["denigration_lower_at_larger_gap", "reproduced_value"]

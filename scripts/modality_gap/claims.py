@@ -225,7 +225,7 @@ def _temperature(t: Tables, ctx: dict) -> Outcome | None:
     rho = float(spearmanr(df["temperature"], df["gap_final"]).statistic)
     gaps = ", ".join(f"{g:.2f}" for g in df["gap_final"])
     return ("1.00 (tau 1/100) ... 0.24 (tau 1), monotone (Fig. 8)",
-            f"{gaps} for tau {', '.join(f'{x:g}' for x in df['temperature'])}; Spearman {rho:.2f}",
+            f"{gaps} for tau {', '.join(f'{x:.3g}' for x in df['temperature'])}; Spearman {rho:.2f}",
             "Spearman(tau, gap) <= -0.9", bool(rho <= -0.9), name)
 
 
@@ -312,12 +312,18 @@ def _denigration(setting: str, column: int | None) -> Callable[[Tables, dict], O
         new = groups[groups["setting"] == setting].set_index("group")[col].reindex(base.index)
         gap0 = df.loc[df["setting"] == "original", "gap"].iloc[0]
         gap1 = df.loc[df["setting"] == setting, "gap"].iloc[0]
+        # groups with no such predictions at either gap cannot move; they are left out of the count
+        moved = (base > 0) | (new > 0)
+        base, new = base[moved], new[moved]
+        if base.empty:
+            return None
         ok = (new < base) if column is None else (new > base)
         word = "lower" if column is None else "higher"
+        idle = f", {int((~moved).sum())} group(s) with none at either gap left out" if (~moved).any() else ""
         paper = {"modified": "Sum lower for all 7 races at gap 0.97 vs 0.82 (e.g. White 15.7% -> 13.7%)",
                  "too small": "crime-related higher for all races at gap 0.07",
                  "too large": "non-human higher for all races at gap 1.29"}.get(setting, "")
-        return (paper, f"{col} {word} for {int(ok.sum())} of {len(ok)} groups at gap {gap1:.2f} vs {gap0:.2f}"
+        return (paper, f"{col} {word} for {int(ok.sum())} of {len(ok)} groups at gap {gap1:.2f} vs {gap0:.2f}{idle}"
                 f" (all: {df[(df['group'] == 'all') & (df['setting'] == 'original')][col].iloc[0]:.2f}% -> "
                 f"{df[(df['group'] == 'all') & (df['setting'] == setting)][col].iloc[0]:.2f}%)",
                 f"{col} {word} than at the original gap for every group", bool(ok.all()), name)
