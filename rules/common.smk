@@ -421,11 +421,9 @@ def fairness_enabled():
 
 
 def fairness_classes():
-    """(name, prompt, category) of every class of the denigration evaluation."""
-    from modality_gap.fairness import DENIGRATION_CLASSES
-
+    """(name, prompt, category) of every class of the denigration evaluation; None = the paper's 21."""
     if FAIRNESS["classes"] is None:
-        return [list(c) for c in DENIGRATION_CLASSES]
+        return None
     return [[c["name"], c["prompt"], c["category"]] for c in FAIRNESS["classes"]]
 
 
@@ -480,7 +478,7 @@ def stage_targets():
 
 def evidence_tables():
     """The result tables the claims ledger reads: every stage table this configuration makes."""
-    from modality_gap.claims import EVIDENCE_PREFIXES
+    from modality_gap.report import EVIDENCE_PREFIXES
 
     return [
         t

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from modality_gap.embed import choose_device, embed_texts, package_versions, save_embeddings
+from modality_gap.fairness import DENIGRATION_CLASSES
 from modality_gap.models import load_model
 from modality_gap.runtime import log_to
 
@@ -13,7 +14,8 @@ log_to(snakemake.log[0])
 p = snakemake.params
 torch.set_num_threads(snakemake.threads)
 device = choose_device()
-names, prompts, categories = (list(col) for col in zip(*p.classes))
+classes = p.classes if p.classes is not None else DENIGRATION_CLASSES  # default: the paper's Figure 11
+names, prompts, categories = (list(col) for col in zip(*classes))
 logging.info("model %s (%s), %d class prompts, device %s", p.model, p.spec, len(prompts), device)
 model = load_model(p.spec, device=device, cache_dir=p.spec.get("cache_dir"))
 with torch.inference_mode():

@@ -117,3 +117,20 @@ def test_report_notebook_and_snakemake_report(run):
 def test_second_run_has_nothing_to_do(run):
     r = snakemake(*workdir_args(run, run / "config.yaml"), "-n")
     assert r.returncode == 0 and "Nothing to be done" in r.stdout + r.stderr, r.stdout[-2000:]
+
+
+def test_paper_config_with_fairface_plans_tables_2_and_4(tmp_path):
+    import yaml
+    from conftest import REPO
+
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    (tmp_path / "fairface").mkdir()
+    cfg["datasets"]["fairface"]["path"] = str(tmp_path / "fairface")
+    r = snakemake("-n", "--cores", "8", "--resources", "gpu=1", "-d", str(tmp_path), "--configfile",
+                  str(write_config(tmp_path / "paper.yaml", cfg)), "--replace-workflow-config")
+    assert r.returncode == 0, r.stderr[-3000:]
+    for rule in ("fairness_class_prompts", "table2_table4_denigration", "zero_shot_shift", "claims_ledger",
+                 "report_notebook"):
+        assert f"rule {rule}:" in r.stdout, rule
+    assert "wildcards: model=clip_vit_b32, dataset=fairface" in r.stdout
+    assert "Tables 2 and 4 are left out" not in r.stdout + r.stderr

@@ -24,17 +24,11 @@ from scipy.stats import spearmanr
 from .training_summary import PAPER
 from .zeroshot import PAPER_TABLE1, PAPER_TABLE5
 
-__all__ = ["COLUMNS", "VERDICTS", "CLAIMS", "EVIDENCE_PREFIXES", "Claim", "PAPER_FIGURE2B", "claims_ledger"]
+__all__ = ["COLUMNS", "VERDICTS", "CLAIMS", "Claim", "PAPER_FIGURE2B", "claims_ledger"]
 
 COLUMNS = ["claim_id", "section", "statement", "paper_value", "reproduced_value", "tolerance", "verdict",
            "evidence", "scope"]
 VERDICTS = ("holds", "fails", "not run")
-#: File-name prefixes of the result tables the claims read (the ledger rule's inputs).
-EVIDENCE_PREFIXES = (
-    "Figure6_cone_statistics_", "Figure2b_", "Figure2c_", "Theorem2_", "gap_metrics", "Figure3_landscape_minimum_",
-    "Figure3_Figure9_sphere_barrier", "Section4.4_", "Figure8_", "Figure16_", "Mismatch_", "Table1_", "Table5_",
-    "Table4_denigration.csv",
-)
 
 #: Points read off the published Figure 2b: (activation, layer, mean cosine).
 PAPER_FIGURE2B: tuple[tuple[str, int, float], ...] = (

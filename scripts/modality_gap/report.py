@@ -12,7 +12,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Item", "SECTIONS", "find_items"]
+__all__ = ["EVIDENCE_PREFIXES", "Item", "SECTIONS", "find_items", "preview_png"]
+
+#: File-name prefixes of the result tables the claims read: the inputs of the claims_ledger rule.
+#: (Here, not in claims.py, because the Snakefile reads it while it builds the DAG: no heavy imports.)
+EVIDENCE_PREFIXES = (
+    "Figure6_cone_statistics_", "Figure2b_", "Figure2c_", "Theorem2_", "gap_metrics", "Figure3_landscape_minimum_",
+    "Figure3_Figure9_sphere_barrier", "Section4.4_", "Figure8_", "Figure16_", "Mismatch_", "Table1_", "Table5_",
+    "Table4_denigration.csv",
+)
 
 
 @dataclass(frozen=True)
@@ -114,3 +122,20 @@ def find_items(results: str | os.PathLike, pattern: str) -> list[Path]:
     if not base.is_dir():
         return []
     return sorted(p for p in base.iterdir() if p.is_file() and fnmatch.fnmatch(p.name, name))
+
+
+def preview_png(path: str | os.PathLike, colors: int = 256) -> bytes:
+    """The PNG at ``path`` with its colours reduced to a ``colors``-entry palette, as PNG bytes.
+
+    The report embeds every figure; flat-coloured plots lose nothing visible in a 256-colour
+    palette, and the HTML shrinks to about 40% (the full-colour originals are linked beside each).
+    """
+    import io
+
+    from PIL import Image
+
+    with Image.open(path) as img:
+        small = img.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        buf = io.BytesIO()
+        small.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
