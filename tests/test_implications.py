@@ -128,6 +128,8 @@ def _demo():
         (lambda c: c["implications"]["fairness"].update(reference="digits"), "is not a captions data set"),
         (lambda c: c["implications"]["fairness"].update(harmful=["stand-in A", "missing"]),
          "no class of category 'missing'"),
+        (lambda c: c["implications"]["fairness"]["classes"].pop(0), "5 classes of category 'shape'"),
+        (lambda c: c["implications"]["fairness"].update(classes=None), "the paper's 21"),
     ],
 )
 def test_implications_config_errors_name_the_key(mutate, words):
@@ -145,3 +147,9 @@ def test_paper_config_evaluates_the_papers_tasks_and_classes():
     assert {paper["datasets"][t]["source"] for t in zs_cfg["tasks"]} == set(zs.PAPER_TASK_NAMES)
     assert fair_cfg["model"] == "clip_vit_b32" and fair_cfg["classes"] is None  # the paper's 21 prompts
     assert [s["gap"] for s in fair_cfg["settings"]] == [None, 0.97, 0.07, 1.29]
+
+
+def test_config_knows_the_papers_prompt_categories():
+    from modality_gap.config import PAPER_CLASS_CATEGORIES
+
+    assert PAPER_CLASS_CATEGORIES == tuple(c[2] for c in fair.DENIGRATION_CLASSES)

@@ -12,7 +12,8 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from .sources import LICENSED_SOURCES, required_downloads
+from .sources import FAIRFACE_GENDERS, FAIRFACE_RACES, LICENSED_SOURCES, required_downloads
+from .synthetic import ATTRIBUTES
 
 __all__ = ["ConfigError", "load_schema", "validate_config", "check_config", "check_model_spec"]
 
@@ -194,6 +195,9 @@ def check_config(config: dict) -> list[str]:
 CAPTION_SOURCES = ("synthetic_captions", "coco_captions")
 #: data set sources that are generated (their group labels are synthetic stand-ins)
 SYNTHETIC_SOURCES = ("synthetic_captions", "synthetic_attribute")
+#: categories of the paper's 21 denigration prompts, in order (modality_gap.fairness.DENIGRATION_CLASSES;
+#: kept here so that checking a config needs no scipy)
+PAPER_CLASS_CATEGORIES = ("human",) * 14 + ("non-human",) * 4 + ("crime-related",) * 3
 #: attributes (attr_<name> columns) each classification source provides
 SOURCE_ATTRIBUTES = {
     "synthetic_attribute": ("shape", "color", "size", "position"),
@@ -264,15 +268,28 @@ def check_implications(config: dict) -> list[str]:
         else:
             need_dataset("implications.fairness.reference", fair["reference"], captions=True)
         classes = fair.get("classes")
+        target = fair.get("target_category")
+        cats = [c["category"] for c in classes] if classes is not None else list(PAPER_CLASS_CATEGORIES)
+        for cat in [target, *fair.get("harmful", [])]:
+            if cat not in cats:
+                where = "classes" if classes is not None else "target_category' / 'implications.fairness.harmful"
+                problems.append(f"config key 'implications.fairness.{where}': no class of category '{cat}'"
+                                + (" among the paper's 21 (human, non-human, crime-related)" if classes is None else "")
+                                + ". Fix: give every class a category among target_category and harmful.")
         if classes is not None:
-            cats = [c["category"] for c in classes]
-            for cat in [fair.get("target_category"), *fair.get("harmful", [])]:
-                if cat not in cats:
-                    problems.append(f"config key 'implications.fairness.classes': no class of category '{cat}'. "
-                                    "Fix: give every class a category among target_category and harmful.")
             names = [c["name"] for c in classes]
             if len(set(names)) != len(names):
                 problems.append("config key 'implications.fairness.classes': class names repeat. Fix: make them unique.")
+        ds = datasets.get(fair.get("dataset") or "", {})
+        n_data = {"fairface": len(FAIRFACE_RACES) * len(FAIRFACE_GENDERS),
+                  "synthetic_attribute": len(ATTRIBUTES.get(ds.get("attribute", "shape"), ()))}.get(ds.get("source"))
+        n_target = cats.count(target)
+        if n_data is not None and n_target and n_target != n_data:
+            problems.append(
+                f"config key 'implications.fairness.classes': {n_target} classes of category '{target}', but data set "
+                f"'{fair['dataset']}' has {n_data} classes, which map in order onto them. Fix: list one '{target}' "
+                "class per data set class, in the data set's order"
+                + (" (classes: null means the paper's 21 FairFace prompts)." if classes is None else "."))
         labels = [s["label"] for s in fair.get("settings", [])]
         if len(set(labels)) != len(labels):
             problems.append("config key 'implications.fairness.settings': labels repeat. Fix: make them unique.")
