@@ -22,7 +22,8 @@ tmp = Path(out.notebook).with_name(f".{Path(out.notebook).name}.running")
 try:
     papermill.execute_notebook(
         snakemake.input.template, str(tmp), kernel_name="python3", progress_bar=False, cwd=os.getcwd(),
-        parameters={"results": str(Path(out.notebook).parent.resolve()), "package_dir": str(Path(modality_gap.__file__).resolve().parents[1]),
+        parameters={"results": str(Path(out.notebook).parent.resolve()),
+                    "package_dir": str(Path(modality_gap.__file__).resolve().parents[1]),
                     "config_file": str(Path(out.config).resolve())},
     )
     os.replace(tmp, out.notebook)

@@ -49,17 +49,18 @@ long.insert(0, "synthetic_groups", bool(p.synthetic))
 write_csv(long, snakemake.output.long)
 
 note = " -- SYNTHETIC groups and stand-in classes, not FairFace" if p.synthetic else ""
+labels = [label for label, _ in settings]
+by_setting = {label: long[long["setting"] == label] for label in labels}
+reached = {label: by_setting[label]["gap"].iloc[0] for label in labels}
 wide = {}
-for label, _ in settings:
-    sub = long[long["setting"] == label]
+for label, sub in by_setting.items():
     w = denigration_wide(sub, harmful=p.harmful)
     w.insert(0, "setting", label)
-    w.insert(1, "gap", sub["gap"].iloc[0])
+    w.insert(1, "gap", reached[label])
     w.insert(2, "delta", sub["delta"].iloc[0])
     wide[label] = w
-    logging.info("%s: gap %.3f (delta %.4f), harmful %.2f%%, accuracy %.4f", label, sub["gap"].iloc[0],
+    logging.info("%s: gap %.3f (delta %.4f), harmful %.2f%%, accuracy %.4f", label, reached[label],
                  sub["delta"].iloc[0], w.loc["all", "Sum"], w.loc["all", "accuracy"])
-labels = [label for label, _ in settings]
 for key, chosen in (("table2", labels[:2]), ("table4", labels)):
     table = pd.concat([wide[label] for label in chosen]).reset_index()
     table.insert(0, "synthetic_groups", bool(p.synthetic))
@@ -70,8 +71,7 @@ for key, chosen in (("table2", labels[:2]), ("table4", labels)):
     shown.index.name = "setting | group"
     save_figure(table_figure(shown, title=title), snakemake.output[f"{key}_png"])
 
-tables = {f"{label} (gap {long.loc[long['setting'] == label, 'gap'].iloc[0]:.2f})": long[long["setting"] == label]
-          for label in labels}
-fig = plot_denigration(tables, categories=(*p.harmful, "harmful"))
+fig = plot_denigration({f"{label} (gap {reached[label]:.2f})": sub for label, sub in by_setting.items()},
+                       categories=(*p.harmful, "harmful"))
 fig.suptitle(f"Tables 2 and 4: denigration bias vs gap ({p.model}){note}")
 save_figure(fig, snakemake.output.figure)

@@ -200,7 +200,7 @@ SYNTHETIC_SOURCES = ("synthetic_captions", "synthetic_attribute")
 PAPER_CLASS_CATEGORIES = ("human",) * 14 + ("non-human",) * 4 + ("crime-related",) * 3
 #: attributes (attr_<name> columns) each classification source provides
 SOURCE_ATTRIBUTES = {
-    "synthetic_attribute": ("shape", "color", "size", "position"),
+    "synthetic_attribute": tuple(ATTRIBUTES),
     "fairface": ("race", "gender", "age"),
 }
 

@@ -49,7 +49,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import brentq
 
-from .gap import _as_float_array, _matrix, l2_normalize
+from .gap import _as_float_array, _matrix, gap_vector, l2_normalize
 from .zeroshot import _int_labels, _task
 
 __all__ = [
@@ -456,7 +456,7 @@ def denigration_settings(
     """
     ra = _matrix(reference_image, "reference_image")
     ta = _matrix(reference_text, "reference_text")
-    g = ra.mean(axis=0) - ta.mean(axis=0)
+    g = gap_vector(ra, ta)
     frames = []
     for label, target in settings:
         delta = 0.0 if target is None else solve_delta(ra, g, float(target), reference_text=ta)

@@ -327,6 +327,15 @@ def plot_seed_cone_panels(
     return fig
 
 
+def _check_table(df: pd.DataFrame, columns: set[str], source: str) -> None:
+    """Raise ``ValueError`` unless ``df`` is a non-empty table with the columns ``source`` writes."""
+    missing = columns - set(df.columns)
+    if missing:
+        raise ValueError(f"df lacks {source} columns: {sorted(missing)}")
+    if df.empty:
+        raise ValueError("df is empty")
+
+
 _THEOREM1_COLUMNS = {
     "d_out",
     "cos_uv",
@@ -357,11 +366,7 @@ def plot_theorem1(df: pd.DataFrame) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    missing = _THEOREM1_COLUMNS - set(df.columns)
-    if missing:
-        raise ValueError(f"df lacks theorem1_table columns: {sorted(missing)}")
-    if df.empty:
-        raise ValueError("df is empty")
+    _check_table(df, _THEOREM1_COLUMNS, "theorem1_table")
     ratios = sorted(df["norm_ratio"].unique())
     cosines = sorted(df["cos_uv"].unique())
     palette = dict(zip(cosines, sns.color_palette("viridis", len(cosines))))
@@ -446,11 +451,7 @@ def plot_theorem2(df: pd.DataFrame) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    missing = _THEOREM2_COLUMNS - set(df.columns)
-    if missing:
-        raise ValueError(f"df lacks theorem2_table columns: {sorted(missing)}")
-    if df.empty:
-        raise ValueError("df is empty")
+    _check_table(df, _THEOREM2_COLUMNS, "theorem2_table")
     d = df.sort_values("depth")
     depth = d["depth"].to_numpy()
     share = d["between_share"].to_numpy()

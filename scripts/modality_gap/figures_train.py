@@ -14,6 +14,15 @@ __all__ = ["plot_section44", "plot_temperature_sweep", "plot_dimension_sweep", "
 _INIT_COLORS = {"original": "#1f77b4", "amended": "#d62728"}
 
 
+def _log_x(axes, values, labels, xlabel: str, base: int = 10) -> None:
+    """A log x axis on every panel, ticked only at ``values`` (labelled ``labels``)."""
+    for ax in axes:
+        ax.set_xscale("log", base=base)
+        ax.set_xticks(values, labels)
+        ax.minorticks_off()
+        ax.set_xlabel(xlabel)
+
+
 def plot_section44(metrics: dict[str, pd.DataFrame]) -> Figure:
     """Validation gap and R@1 against the epoch, one line per run, coloured by initialisation."""
     with paper_style():
@@ -46,11 +55,8 @@ def plot_temperature_sweep(df: pd.DataFrame, start_gap: float | None = None, pap
             taus = sorted(paper)
             ax_gap.plot(taus, [paper[t] for t in taus], marker="x", ls=":", color="0.5", label="paper (CLIP, COCO)")
         ax_r1.plot(d["temperature"], d["r1_final"], marker="o", color="#2ca02c")
-        for ax in (ax_gap, ax_r1):
-            ax.set_xscale("log")
-            ax.set_xticks(d["temperature"].to_numpy(), [format_temperature(t) for t in d["temperature"]])
-            ax.minorticks_off()
-            ax.set_xlabel("temperature")
+        _log_x((ax_gap, ax_r1), d["temperature"].to_numpy(), [format_temperature(t) for t in d["temperature"]],
+               "temperature")
         ax_gap.set(ylabel="validation gap", title="gap falls as the temperature rises")
         ax_r1.set(ylabel="validation R@1", title="retrieval after fine-tuning")
         ax_gap.legend(frameon=False, fontsize=7)
@@ -66,11 +72,8 @@ def plot_dimension_sweep(df: pd.DataFrame) -> Figure:
         ax_gap.plot(d["embed_dim"], d["gap_final"], marker="o", label="after training")
         ax_gap.plot(d["embed_dim"], d["gap_start"], marker="s", ls="--", color="0.5", label="at initialisation")
         ax_r1.plot(d["embed_dim"], d["r1_final"], marker="o", color="#2ca02c")
-        for ax in (ax_gap, ax_r1):
-            ax.set_xscale("log", base=2)
-            ax.set_xticks(d["embed_dim"].to_numpy(), [str(int(v)) for v in d["embed_dim"]])
-            ax.minorticks_off()
-            ax.set_xlabel("embedding dimension")
+        _log_x((ax_gap, ax_r1), d["embed_dim"].to_numpy(), [str(int(v)) for v in d["embed_dim"]],
+               "embedding dimension", base=2)
         ax_gap.set(ylabel="validation gap", ylim=(0, max(1.5, float(np.nanmax(d[["gap_final", "gap_start"]].to_numpy())) + 0.1)))
         ax_r1.set(ylabel="validation R@1")
         ax_gap.legend(frameon=False)
@@ -87,11 +90,7 @@ def plot_mismatch_sweep(df: pd.DataFrame) -> Figure:
             ax_gap.plot(sub["temperature"], sub["gap_final"], marker="o", label=f"{rate:.0%} mismatched")
             ax_r1.plot(sub["temperature"], sub["r1_final"], marker="o")
         taus = sorted(df["temperature"].unique())
-        for ax in (ax_gap, ax_r1):
-            ax.set_xscale("log")
-            ax.set_xticks(taus, [format_temperature(t) for t in taus])
-            ax.minorticks_off()
-            ax.set_xlabel("temperature")
+        _log_x((ax_gap, ax_r1), taus, [format_temperature(t) for t in taus], "temperature")
         ax_gap.set(ylabel="validation gap after training", title="mismatched pairs x temperature")
         ax_r1.set(ylabel="validation R@1", title="retrieval (compare gaps at equal R@1)")
         ax_gap.legend(frameon=False, fontsize=7)

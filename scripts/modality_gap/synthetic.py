@@ -30,6 +30,7 @@ __all__ = [
     "mismatch_permutation",
     "synthetic_captions_table",
     "synthetic_attribute_table",
+    "ATTRIBUTES",
 ]
 
 SHAPES = ("circle", "square", "triangle", "diamond", "star", "cross")
@@ -53,6 +54,8 @@ POSITIONS = {
     "bottom right": (0.73, 0.73),
     "center": (0.5, 0.5),
 }
+#: the attributes of a shape and their values (the class order of :func:`synthetic_attribute_table`)
+ATTRIBUTES = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "position": tuple(POSITIONS)}
 #: caption templates for one shape; a scene's caption joins its shapes' descriptions with "and"
 TEMPLATES = (
     "a {size} {color} {shape} in the {position}",
@@ -266,10 +269,7 @@ def synthetic_captions_table(
         "description": "Generated scenes of 1 to max_shapes coloured shapes on grey, with template captions.",
         "license": "CC0 (generated)",
         "attributes": {
-            "shape": list(SHAPES),
-            "color": list(COLORS),
-            "size": list(SIZES),
-            "position": list(POSITIONS),
+            **{a: list(v) for a, v in ATTRIBUTES.items()},
             "n_shapes": [str(k) for k in range(1, max_shapes + 1)],
         },
         "settings": {
@@ -287,9 +287,6 @@ def synthetic_captions_table(
     return samples, images(), info
 
 
-
-#: the attributes a :func:`synthetic_attribute_table` can label by, and their values (class order)
-ATTRIBUTES = {"shape": SHAPES, "color": tuple(COLORS), "size": tuple(SIZES), "position": tuple(POSITIONS)}
 
 
 def synthetic_attribute_table(

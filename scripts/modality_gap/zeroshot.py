@@ -67,6 +67,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.stats import binomtest, chi2, chi2_contingency, rankdata
 
 from .gap import _as_float_array, _matrix, l2_normalize
+from .gap import gap_vector as _pairs_gap_vector  # evaluate_task has an argument gap_vector
 
 __all__ = [
     "METRICS",
@@ -362,7 +363,7 @@ def shift_task_embeddings(
     xa, ca = _task(image, class_emb)
     if not np.isfinite(lam):
         raise ValueError(f"lam must be finite, got {lam!r}")
-    g = xa.mean(axis=0) - ca.mean(axis=0) if gap is None else _gap_arg(gap, xa.shape[1])
+    g = task_gap_vector(xa, ca) if gap is None else _gap_arg(gap, xa.shape[1])
     return (
         l2_normalize(xa - lam * g, name="image shifted by -lam*gap"),
         l2_normalize(ca + lam * g, name="class_emb shifted by +lam*gap"),
@@ -469,9 +470,9 @@ def shift_curve(
     if gap is not None:
         g = _gap_arg(gap, xa.shape[1])
     elif ref is not None:
-        g = ref[0].mean(axis=0) - ref[1].mean(axis=0)
+        g = _pairs_gap_vector(*ref)
     else:
-        g = xa.mean(axis=0) - ca.mean(axis=0)
+        g = task_gap_vector(xa, ca)
     scorer = _ShiftedScorer(xa, ca, g)
     mx, mc = (xa, ca) if ref is None else ref
     ref_dir = mx.mean(axis=0) - mc.mean(axis=0)
@@ -614,7 +615,7 @@ def held_out_shift(
     half_a, half_b = split_halves(y, seed)
     rows = []
     for fold, (sel, score) in enumerate(((half_a, half_b), (half_b, half_a))):
-        g = xa[sel].mean(axis=0) - ca.mean(axis=0) if g_fixed is None else g_fixed
+        g = task_gap_vector(xa[sel], ca) if g_fixed is None else g_fixed
         best = best_shift(shift_curve(xa[sel], ca, y[sel], lams, gap=g, metric=metric))
         scorer = _ShiftedScorer(xa[score], ca, g)
         original = metric_score(scorer(0.0), y[score], metric)
@@ -874,7 +875,7 @@ def evaluate_task(
     y = _int_labels(labels, "labels", n=xa.shape[0], k=ca.shape[0])
     lams = _lambdas(lambdas)
     ref = None if reference is None else _reference_pairs(reference, xa.shape[1])
-    g = task_gap_vector(xa, ca) if gap_vector == "task" else ref[0].mean(axis=0) - ref[1].mean(axis=0)
+    g = task_gap_vector(xa, ca) if gap_vector == "task" else _pairs_gap_vector(*ref)
     curve = shift_curve(xa, ca, y, lams, gap=g, metric=metric, reference=ref)
     best = best_shift(curve)
     # the held-out selection recomputes the task gap from the selection half only
