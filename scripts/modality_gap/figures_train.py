@@ -14,11 +14,11 @@ __all__ = ["plot_section44", "plot_temperature_sweep", "plot_dimension_sweep", "
 _INIT_COLORS = {"original": "#1f77b4", "amended": "#d62728"}
 
 
-def _log_x(axes, values, labels, xlabel: str, base: int = 10) -> None:
-    """A log x axis on every panel, ticked only at ``values`` (labelled ``labels``)."""
+def _log_x(axes, values, labels, xlabel: str, base: int = 10, rotation: float = 0) -> None:
+    """A log x axis on every panel, ticked only at ``values`` (labelled ``labels``, turned by ``rotation``)."""
     for ax in axes:
         ax.set_xscale("log", base=base)
-        ax.set_xticks(values, labels)
+        ax.set_xticks(values, labels, rotation=rotation, ha="right" if rotation else "center")
         ax.minorticks_off()
         ax.set_xlabel(xlabel)
 
@@ -56,7 +56,7 @@ def plot_temperature_sweep(df: pd.DataFrame, start_gap: float | None = None, pap
             ax_gap.plot(taus, [paper[t] for t in taus], marker="x", ls=":", color="0.5", label="paper (CLIP, COCO)")
         ax_r1.plot(d["temperature"], d["r1_final"], marker="o", color="#2ca02c")
         _log_x((ax_gap, ax_r1), d["temperature"].to_numpy(), [format_temperature(t) for t in d["temperature"]],
-               "temperature")
+               "temperature", rotation=45)
         ax_gap.set(ylabel="validation gap", title="gap falls as the temperature rises")
         ax_r1.set(ylabel="validation R@1", title="retrieval after fine-tuning")
         ax_gap.legend(frameon=False, fontsize=7)
@@ -90,7 +90,7 @@ def plot_mismatch_sweep(df: pd.DataFrame) -> Figure:
             ax_gap.plot(sub["temperature"], sub["gap_final"], marker="o", label=f"{rate:.0%} mismatched")
             ax_r1.plot(sub["temperature"], sub["r1_final"], marker="o")
         taus = sorted(df["temperature"].unique())
-        _log_x((ax_gap, ax_r1), taus, [format_temperature(t) for t in taus], "temperature")
+        _log_x((ax_gap, ax_r1), taus, [format_temperature(t) for t in taus], "temperature", rotation=45)
         ax_gap.set(ylabel="validation gap after training", title="mismatched pairs x temperature")
         ax_r1.set(ylabel="validation R@1", title="retrieval (compare gaps at equal R@1)")
         ax_gap.legend(frameon=False, fontsize=7)
