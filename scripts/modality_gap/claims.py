@@ -47,7 +47,7 @@ class Claim:
     claim_id: str
     section: str
     statement: str
-    judge: Callable[[Tables, dict], Outcome | None]
+    judge: Callable[[Tables], Outcome | None]
     #: the demo's tiny models / generated data reproduce only the direction of this effect
     demo_qualitative: bool = False
     beyond_paper: bool = False
@@ -63,7 +63,7 @@ def _first(tables: Tables, prefix: str) -> tuple[str, pd.DataFrame] | None:
 
 
 # --------------------------------------------------------------------------------------------- cone
-def _cone_positive(t: Tables, ctx: dict) -> Outcome | None:
+def _cone_positive(t: Tables) -> Outcome | None:
     names = sorted(n for n in t if n.startswith("Figure6_cone_statistics_"))
     if not names:
         return None
@@ -75,7 +75,7 @@ def _cone_positive(t: Tables, ctx: dict) -> Outcome | None:
             "every cell > 0.1", bool(df["mean"].min() > 0.1), ", ".join(names))
 
 
-def _cone_paper_means(t: Tables, ctx: dict) -> Outcome | None:
+def _cone_paper_means(t: Tables) -> Outcome | None:
     name = "Figure6_cone_statistics_Figure2a.csv"
     if name not in t:
         return None
@@ -90,7 +90,7 @@ def _cone_paper_means(t: Tables, ctx: dict) -> Outcome | None:
             "|mean - paper| <= 0.1 in every cell", bool(dev.max() <= 0.1), name)
 
 
-def _depth_curve(t: Tables, ctx: dict) -> Outcome | None:
+def _depth_curve(t: Tables) -> Outcome | None:
     name = "Figure2b_depth_nonlinearity.csv"
     if name not in t:
         return None
@@ -107,7 +107,7 @@ def _depth_curve(t: Tables, ctx: dict) -> Outcome | None:
             f"over {len(devs)} points", "|mean - paper| <= 0.08 at every point", bool(worst[0] <= 0.08), name)
 
 
-def _seed_cones(t: Tables, ctx: dict) -> Outcome | None:
+def _seed_cones(t: Tables) -> Outcome | None:
     name = "Figure2c_seed_cones.csv"
     if name not in t:
         return None
@@ -119,7 +119,7 @@ def _seed_cones(t: Tables, ctx: dict) -> Outcome | None:
             "accuracy >= 0.9 in every tower", bool(df["seed_predictability"].min() >= 0.9), name)
 
 
-def _theorem2(t: Tables, ctx: dict) -> Outcome | None:
+def _theorem2(t: Tables) -> Outcome | None:
     name = "Theorem2_variance_share.csv"
     if name not in t:
         return None
@@ -134,7 +134,7 @@ def _theorem2(t: Tables, ctx: dict) -> Outcome | None:
 
 
 # ---------------------------------------------------------------------------------------------- gap
-def _gap_every_model(t: Tables, ctx: dict) -> Outcome | None:
+def _gap_every_model(t: Tables) -> Outcome | None:
     name = "gap_metrics.csv"
     if name not in t:
         return None
@@ -147,7 +147,7 @@ def _gap_every_model(t: Tables, ctx: dict) -> Outcome | None:
             bool(df["centroid_distance_ci_low"].min() > 0.1), name)
 
 
-def _gap_clip(t: Tables, ctx: dict) -> Outcome | None:
+def _gap_clip(t: Tables) -> Outcome | None:
     name = "gap_metrics.csv"
     if name not in t or "paper_clip" not in set(t[name]["pairs"]):
         return None
@@ -157,8 +157,8 @@ def _gap_clip(t: Tables, ctx: dict) -> Outcome | None:
             "|gap - 0.82| <= 0.05", bool(abs(row["centroid_distance"] - 0.82) <= 0.05), name)
 
 
-def _landscape(tau: float, closed: bool) -> Callable[[Tables, dict], Outcome | None]:
-    def judge(t: Tables, ctx: dict) -> Outcome | None:
+def _landscape(tau: float, closed: bool) -> Callable[[Tables], Outcome | None]:
+    def judge(t: Tables) -> Outcome | None:
         found = ("Figure3_landscape_minimum_paper_clip.csv", t["Figure3_landscape_minimum_paper_clip.csv"]) \
             if "Figure3_landscape_minimum_paper_clip.csv" in t else _first(t, "Figure3_landscape_minimum_")
         if found is None:
@@ -179,7 +179,7 @@ def _landscape(tau: float, closed: bool) -> Callable[[Tables, dict], Outcome | N
     return judge
 
 
-def _sphere(t: Tables, ctx: dict) -> Outcome | None:
+def _sphere(t: Tables) -> Outcome | None:
     name = "Figure3_Figure9_sphere_barrier.csv"
     if name not in t:
         return None
@@ -197,7 +197,7 @@ def _sphere(t: Tables, ctx: dict) -> Outcome | None:
 
 
 # -------------------------------------------------------------------------------------------- train
-def _amended_init(t: Tables, ctx: dict) -> Outcome | None:
+def _amended_init(t: Tables) -> Outcome | None:
     name = "Section4.4_initialisation.csv"
     if name not in t:
         return None
@@ -211,7 +211,7 @@ def _amended_init(t: Tables, ctx: dict) -> Outcome | None:
             "amended < original after training", bool(a < o), name)
 
 
-def _temperature(t: Tables, ctx: dict) -> Outcome | None:
+def _temperature(t: Tables) -> Outcome | None:
     name = "Figure8_finetune_temperature.csv"
     if name not in t or len(t[name]) < 3:
         return None
@@ -223,7 +223,7 @@ def _temperature(t: Tables, ctx: dict) -> Outcome | None:
             "Spearman(tau, gap) <= -0.9", bool(rho <= -0.9), name)
 
 
-def _dimension(t: Tables, ctx: dict) -> Outcome | None:
+def _dimension(t: Tables) -> Outcome | None:
     name = "Figure16_embedding_dimension.csv"
     if name not in t or len(t[name]) < 2:
         return None
@@ -235,7 +235,7 @@ def _dimension(t: Tables, ctx: dict) -> Outcome | None:
             "(max - min) / mean <= 25%", bool(spread <= 0.25), name)
 
 
-def _mismatch(t: Tables, ctx: dict) -> Outcome | None:
+def _mismatch(t: Tables) -> Outcome | None:
     name = "Mismatch_temperature_sweep.csv"
     if name not in t:
         return None
@@ -253,7 +253,7 @@ def _mismatch(t: Tables, ctx: dict) -> Outcome | None:
 
 
 # ------------------------------------------------------------------------------------- implications
-def _zero_shot_best(t: Tables, ctx: dict) -> Outcome | None:
+def _zero_shot_best(t: Tables) -> Outcome | None:
     name = "Table1_zero_shot.csv"
     if name not in t or t[name].empty:
         return None
@@ -264,7 +264,7 @@ def _zero_shot_best(t: Tables, ctx: dict) -> Outcome | None:
     return (paper, detail, "modified > original on every task", bool(better.all()), name)
 
 
-def _zero_shot_held_out(t: Tables, ctx: dict) -> Outcome | None:
+def _zero_shot_held_out(t: Tables) -> Outcome | None:
     name = "Table1_zero_shot.csv"
     if name not in t or t[name].empty:
         return None
@@ -275,7 +275,7 @@ def _zero_shot_held_out(t: Tables, ctx: dict) -> Outcome | None:
             "held-out gain > 0 on every task", bool((gain > 0).all()), name)
 
 
-def _significance(t: Tables, ctx: dict) -> Outcome | None:
+def _significance(t: Tables) -> Outcome | None:
     name = "Table5_significance.csv"
     if name not in t or t[name].empty:
         return None
@@ -285,11 +285,11 @@ def _significance(t: Tables, ctx: dict) -> Outcome | None:
     return (paper, detail, "chi-squared p < 0.01 on every accuracy task", bool((df["chi2_p_value"] < 0.01).all()), name)
 
 
-def _denigration(setting: str, column: int | None) -> Callable[[Tables, dict], Outcome | None]:
+def _denigration(setting: str, column: int | None) -> Callable[[Tables], Outcome | None]:
     """Harmful share at ``setting`` vs original, per group: lower (column None: the sum) or
     higher (column k: the k-th harmful category)."""
 
-    def judge(t: Tables, ctx: dict) -> Outcome | None:
+    def judge(t: Tables) -> Outcome | None:
         name = "Table4_denigration.csv"
         if name not in t:
             return None
@@ -385,7 +385,7 @@ def claims_ledger(tables: Tables, demo_scale: bool = False, claims: tuple[Claim,
     """
     rows = []
     for c in claims:
-        out = c.judge(tables, {})
+        out = c.judge(tables)
         scope = ("beyond the paper" if c.beyond_paper else
                  "qualitative at demo scale" if demo_scale and c.demo_qualitative else "quantitative")
         if out is None:
